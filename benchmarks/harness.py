@@ -55,7 +55,9 @@ class BenchContext:
     workdir: Path
     repeats: int = 3
 
-    def time(self, fn: Callable[[], object], repeats: int | None = None, setup: Callable[[], object] | None = None) -> float:
+    def time(
+        self, fn: Callable[[], object], repeats: int | None = None, setup: Callable[[], object] | None = None
+    ) -> float:
         """Median wall time of ``fn`` over ``repeats`` runs; ``setup`` runs untimed before each."""
         samples = []
         for _ in range(repeats or self.repeats):
@@ -134,7 +136,9 @@ def to_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(scale: str = "demo", only: list[str] | None = None, repeats: int = 3, echo: Callable[[str], None] = print) -> dict:
+def run(
+    scale: str = "demo", only: list[str] | None = None, repeats: int = 3, echo: Callable[[str], None] = print
+) -> dict:
     settings = get_settings()
     out_dir = settings.paths.bench
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -160,8 +164,10 @@ def run(scale: str = "demo", only: list[str] | None = None, repeats: int = 3, ec
             for result in produced if isinstance(produced, list) else [produced]:
                 row = asdict(result) | {"ratio": result.ratio, "benchmark": name}
                 report["results"].append(row)
-                echo(f"[bench]   {result.name}: {_fmt(result.value)} {result.unit}"
-                     + (f" (ratio {_fmt(result.ratio)} vs {result.baseline})" if result.ratio is not None else ""))
+                echo(
+                    f"[bench]   {result.name}: {_fmt(result.value)} {result.unit}"
+                    + (f" (ratio {_fmt(result.ratio)} vs {result.baseline})" if result.ratio is not None else "")
+                )
             echo(f"[bench] {name} done in {time.perf_counter() - started:.1f}s")
     (out_dir / "results.json").write_text(json.dumps(report, indent=2, default=str))
     (out_dir / "results.md").write_text(to_markdown(report))

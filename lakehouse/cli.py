@@ -48,8 +48,12 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--skip", multiple=True, type=click.Choice(["spark", "ports", "system_packages", "superset_env"]),
-              help="Skip a check (repeatable).")
+@click.option(
+    "--skip",
+    multiple=True,
+    type=click.Choice(["spark", "ports", "system_packages", "superset_env"]),
+    help="Skip a check (repeatable).",
+)
 def doctor(skip: tuple[str, ...]) -> None:
     """Check that this machine can run the platform: Python, Java, environments, DuckDB, Spark, ports, disk."""
     from lakehouse.doctor import run_checks
@@ -105,10 +109,16 @@ def credentials(as_json: bool) -> None:
     settings = get_settings()
     creds = get_credentials(settings)
     logins = {
-        "airflow": {"url": f"http://127.0.0.1:{settings.airflow_port}", "user": "admin",
-                    "password": creds["airflow_admin_password"]},
-        "superset": {"url": f"http://127.0.0.1:{settings.superset_port}", "user": "admin",
-                     "password": creds["superset_admin_password"]},
+        "airflow": {
+            "url": f"http://127.0.0.1:{settings.airflow_port}",
+            "user": "admin",
+            "password": creds["airflow_admin_password"],
+        },
+        "superset": {
+            "url": f"http://127.0.0.1:{settings.superset_port}",
+            "user": "admin",
+            "password": creds["superset_admin_password"],
+        },
     }
     if as_json:
         click.echo(json.dumps(logins, indent=2))
@@ -134,8 +144,14 @@ def down() -> None:
 
 
 @cli.command()
-@click.option("--scale", type=click.Choice(["demo", "bench"]), default="demo", show_default=True,
-              envvar="BENCH_SCALE", help="Data scale (BENCH_SCALE).")
+@click.option(
+    "--scale",
+    type=click.Choice(["demo", "bench"]),
+    default="demo",
+    show_default=True,
+    envvar="BENCH_SCALE",
+    help="Data scale (BENCH_SCALE).",
+)
 @click.option("--only", multiple=True, help="Run only benchmarks whose name contains this (repeatable).")
 @click.option("--repeats", default=3, show_default=True, help="Runs per timing (median reported).")
 def bench(scale: str, only: tuple[str, ...], repeats: int) -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -95,7 +95,9 @@ def conform(table_path: PathLike, data: pa.Table, target: pa.Schema, allow_new_c
     for field in target:
         if field.name not in data.column_names:
             if not field.nullable:
-                raise SchemaMismatchError(f"{_name(table_path)}: required column {field.name!r} is missing from the data")
+                raise SchemaMismatchError(
+                    f"{_name(table_path)}: required column {field.name!r} is missing from the data"
+                )
             arrays.append(pa.nulls(data.num_rows, field.type))
             fields.append(field)
             continue
@@ -138,9 +140,7 @@ def create_table(
     if table_exists(path):
         existing = table_schema(path)
         if existing.names != schema.names:
-            raise SchemaMismatchError(
-                f"{_name(path)}: exists with columns {existing.names}, expected {schema.names}"
-            )
+            raise SchemaMismatchError(f"{_name(path)}: exists with columns {existing.names}, expected {schema.names}")
         return open_table(path)
     Path(path).mkdir(parents=True, exist_ok=True)
     table = DeltaTable.create(
@@ -192,7 +192,7 @@ def write(
     table = _as_table(data)
     if app_id is not None and app_version is not None and already_committed(path, app_id, app_version):
         return WriteResult(_name(path), open_table(path).version(), 0, skipped=True)
-    schema_mode = None
+    schema_mode: Literal["merge"] | None = None
     if table_exists(path):
         table = conform(path, table, table_schema(path), allow_new_columns=evolve_schema)
         if evolve_schema and len(table.schema) > len(table_schema(path)):
@@ -205,7 +205,7 @@ def write(
         write_deltalake(
             str(path),
             table,
-            mode=mode,
+            mode=cast(Any, mode),  # write_deltalake overloads narrow mode by other arguments
             partition_by=list(partition_by) if partition_by else None,
             predicate=predicate,
             schema_mode=schema_mode,
@@ -219,9 +219,7 @@ def write(
     return WriteResult(_name(path), open_table(path).version(), table.num_rows)
 
 
-def replace_partitions(
-    path: PathLike, data: Any, partition_columns: Sequence[str], **kwargs: Any
-) -> WriteResult:
+def replace_partitions(path: PathLike, data: Any, partition_columns: Sequence[str], **kwargs: Any) -> WriteResult:
     """Overwrite exactly the partitions (distinct values of ``partition_columns``) present in ``data``."""
     table = _as_table(data)
     if table.num_rows == 0:
@@ -230,7 +228,9 @@ def replace_partitions(
     clauses = []
     for row in distinct.to_pylist():
         clauses.append("(" + " AND ".join(_sql_equals(c, row[c]) for c in partition_columns) + ")")
-    return write(path, table, mode="overwrite", predicate=" OR ".join(clauses), partition_by=partition_columns, **kwargs)
+    return write(
+        path, table, mode="overwrite", predicate=" OR ".join(clauses), partition_by=partition_columns, **kwargs
+    )
 
 
 def _sql_literal(value: Any) -> str:
@@ -271,8 +271,15 @@ def merge(
     if table.num_rows and table.group_by(list(keys)).aggregate([]).num_rows != table.num_rows:
         raise DeltaIOError(f"{_name(path)}: merge source has duplicate keys on {list(keys)}; de-duplicate first")
     if not table_exists(path):
-        return write(path, table, partition_by=partition_by, metadata=metadata, app_id=app_id,
-                     app_version=app_version, retries=retries)
+        return write(
+            path,
+            table,
+            partition_by=partition_by,
+            metadata=metadata,
+            app_id=app_id,
+            app_version=app_version,
+            retries=retries,
+        )
     if app_id is not None and app_version is not None and already_committed(path, app_id, app_version):
         return WriteResult(_name(path), open_table(path).version(), 0, skipped=True)
     table = conform(path, table, table_schema(path))

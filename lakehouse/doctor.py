@@ -19,8 +19,17 @@ from lakehouse.settings import REPO_ROOT, Settings
 MIN_FREE_DISK_GIB = 5
 # packages whose pinned version matters most; the lock file says which version
 KEY_PACKAGES_MAIN = (
-    "apache-airflow", "dbt-core", "dbt-duckdb", "pyspark", "deltalake", "duckdb", "duckdb-extension-delta",
-    "great-expectations", "pandas", "pyarrow", "polars",
+    "apache-airflow",
+    "dbt-core",
+    "dbt-duckdb",
+    "pyspark",
+    "deltalake",
+    "duckdb",
+    "duckdb-extension-delta",
+    "great-expectations",
+    "pandas",
+    "pyarrow",
+    "polars",
 )
 KEY_PACKAGES_SUPERSET = ("apache-superset", "duckdb-engine", "duckdb", "flask-caching")
 SYSTEM_PACKAGES = ("chromium", "chromium-driver", "fonts-noto-cjk")
@@ -62,7 +71,9 @@ def _installed(path: list[str] | None = None) -> dict[str, str]:
 
 def check_python(settings: Settings) -> Check:
     ok = sys.version_info[:2] == (3, 11)
-    return Check("python", ok, f"{sys.version.split()[0]} at {sys.executable}", "use Python 3.11 (make setup creates .venv)")
+    return Check(
+        "python", ok, f"{sys.version.split()[0]} at {sys.executable}", "use Python 3.11 (make setup creates .venv)"
+    )
 
 
 def check_java(settings: Settings) -> Check:
@@ -114,8 +125,12 @@ def check_duckdb_delta(settings: Settings) -> Check:
         finally:
             con.close()
     ok = total == 6 and autoinstall is False
-    return Check("duckdb delta extension", ok, f"delta_scan offline read sum={total}, autoinstall={autoinstall}",
-                 "pin duckdb and duckdb-extension-delta to the same version")
+    return Check(
+        "duckdb delta extension",
+        ok,
+        f"delta_scan offline read sum={total}, autoinstall={autoinstall}",
+        "pin duckdb and duckdb-extension-delta to the same version",
+    )
 
 
 def check_spark(settings: Settings) -> Check:
@@ -127,8 +142,12 @@ def check_spark(settings: Settings) -> Check:
         version = spark.version
     finally:
         stop_spark()
-    return Check("spark session", n == 499500, f"Spark {version} local session computed sum(0..999)={n}",
-                 "check JAVA_HOME and that .venv has pyspark")
+    return Check(
+        "spark session",
+        n == 499500,
+        f"Spark {version} local session computed sum(0..999)={n}",
+        "check JAVA_HOME and that .venv has pyspark",
+    )
 
 
 def _port_free(port: int) -> bool:
@@ -149,18 +168,25 @@ def check_ports(settings: Settings) -> Check:
     for label, port in (("airflow", settings.airflow_port), ("superset", settings.superset_port)):
         if not _port_free(port) and label not in ours:
             busy.append(f"{port} ({label})")
-    detail = "busy: " + ", ".join(busy) if busy else (
-        f"{settings.airflow_port} and {settings.superset_port} free or held by lakehouse's own services"
+    detail = (
+        "busy: " + ", ".join(busy)
+        if busy
+        else (f"{settings.airflow_port} and {settings.superset_port} free or held by lakehouse's own services")
     )
-    return Check("ports", not busy, detail,
-                 "stop what holds them, or set LAKEHOUSE_AIRFLOW_PORT / LAKEHOUSE_SUPERSET_PORT")
+    return Check(
+        "ports", not busy, detail, "stop what holds them, or set LAKEHOUSE_AIRFLOW_PORT / LAKEHOUSE_SUPERSET_PORT"
+    )
 
 
 def check_disk(settings: Settings) -> Check:
     settings.paths.home.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(settings.paths.home).free / 1024**3
-    return Check("disk space", free >= MIN_FREE_DISK_GIB, f"{free:.1f} GiB free at {settings.paths.home}",
-                 f"free at least {MIN_FREE_DISK_GIB} GiB or set LAKEHOUSE_HOME elsewhere")
+    return Check(
+        "disk space",
+        free >= MIN_FREE_DISK_GIB,
+        f"{free:.1f} GiB free at {settings.paths.home}",
+        f"free at least {MIN_FREE_DISK_GIB} GiB or set LAKEHOUSE_HOME elsewhere",
+    )
 
 
 def check_system_packages(settings: Settings) -> Check:
@@ -185,8 +211,16 @@ def check_home(settings: Settings) -> Check:
 
 
 CHECKS: tuple[Callable[[Settings], Check], ...] = (
-    check_python, check_home, check_java, check_main_env, check_superset_env, check_system_packages,
-    check_duckdb_delta, check_spark, check_ports, check_disk,
+    check_python,
+    check_home,
+    check_java,
+    check_main_env,
+    check_superset_env,
+    check_system_packages,
+    check_duckdb_delta,
+    check_spark,
+    check_ports,
+    check_disk,
 )
 
 

@@ -45,7 +45,7 @@ def delta_extension_path() -> Path:
     return wanted
 
 
-def _config(settings: Settings) -> dict[str, str | bool | int]:
+def _config(settings: Settings) -> dict[str, str | bool | int | float | list[str]]:
     ext_dir = settings.paths.cache / "duckdb_extensions"
     ext_dir.mkdir(parents=True, exist_ok=True)
     return {
@@ -94,7 +94,9 @@ def attach_lake(con, settings: Settings | None = None, include_restricted: bool 
     names = []
     for (layer, table), path in lake_tables(settings, include_restricted).items():
         con.execute(f'CREATE SCHEMA IF NOT EXISTS memory."{layer}"')
-        con.execute(f'CREATE OR REPLACE VIEW memory."{layer}"."{table}" AS SELECT * FROM delta_scan({_quote(str(path))})')
+        con.execute(
+            f'CREATE OR REPLACE VIEW memory."{layer}"."{table}" AS SELECT * FROM delta_scan({_quote(str(path))})'
+        )
         names.append(f"{layer}.{table}")
     return names
 
@@ -123,7 +125,8 @@ def connect(
                 r[0]
                 for r in con.execute(
                     "select schema_name from duckdb_schemas() where database_name = 'warehouse' "
-                    "and schema_name not in ('information_schema', 'pg_catalog') order by schema_name = 'main' desc, schema_name"
+                    "and schema_name not in ('information_schema', 'pg_catalog') "
+                    "order by schema_name = 'main' desc, schema_name"
                 ).fetchall()
             ]
             search = search + [f"warehouse.{s}" for s in schemas]

@@ -2,7 +2,7 @@
 
 ``secrets.json`` holds keys (PII hash salt, service secret keys); ``credentials.json`` holds the logins
 people use (Airflow, Superset, demo users). Either value can be overridden by an environment variable,
-read through :mod:`lakehouse.settings`' environment mapping. Neither file is ever committed.
+collected by :mod:`lakehouse.settings` (``Settings.secret_overrides``). Neither file is ever committed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lakehouse.settings import Settings, get_settings
 
-# name -> (environment override, generator)
+# name -> the environment variable that overrides it
 SECRET_KEYS: dict[str, str] = {
     "pii_salt": "LAKEHOUSE_PII_SALT",
     "superset_secret_key": "SUPERSET_SECRET_KEY",
@@ -60,8 +60,7 @@ def _load_or_create(path: Path, names: Mapping[str, str]) -> dict[str, str]:
     return data
 
 
-def _resolve(path: Path, names: Mapping[str, str], env: Mapping[str, str] | None) -> dict[str, str]:
-    env = os.environ if env is None else env
+def _resolve(path: Path, names: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
     stored = _load_or_create(path, names)
     return {name: env.get(var) or stored[name] for name, var in names.items()} | {
         k: v for k, v in stored.items() if k not in names
@@ -71,13 +70,13 @@ def _resolve(path: Path, names: Mapping[str, str], env: Mapping[str, str] | None
 def get_secrets(settings: Settings | None = None, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Service keys, generated on first use; environment variables take precedence."""
     settings = settings or get_settings()
-    return _resolve(settings.paths.secrets_file, SECRET_KEYS, env)
+    return _resolve(settings.paths.secrets_file, SECRET_KEYS, settings.secret_overrides if env is None else env)
 
 
 def get_credentials(settings: Settings | None = None, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Logins shown by ``lakehouse credentials``; environment variables take precedence."""
     settings = settings or get_settings()
-    return _resolve(settings.paths.credentials_file, CREDENTIAL_KEYS, env)
+    return _resolve(settings.paths.credentials_file, CREDENTIAL_KEYS, settings.secret_overrides if env is None else env)
 
 
 def pii_salt(settings: Settings | None = None) -> str:

@@ -65,8 +65,13 @@ def start_service(
     settings.paths.logs.mkdir(parents=True, exist_ok=True)
     log = open(settings.paths.logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
-        list(argv), env=dict(env) if env is not None else None, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        list(argv),
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     log.close()
     _pid_file(settings, name).write_text(str(proc.pid))

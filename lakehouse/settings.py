@@ -20,6 +20,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 GIB = 1024**3
+# variables that override generated secrets and logins (see lakehouse.secrets)
+SECRET_ENV_VARS = (
+    "LAKEHOUSE_PII_SALT",
+    "SUPERSET_SECRET_KEY",
+    "AIRFLOW__API_AUTH__JWT_SECRET",
+    "AIRFLOW__CORE__FERNET_KEY",
+    "LAKEHOUSE_AIRFLOW_PASSWORD",
+    "LAKEHOUSE_SUPERSET_PASSWORD",
+)
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
@@ -154,7 +163,8 @@ class Settings:
     reporting_currency: str = field(default="USD", metadata={"doc": "ISO 4217 code all reporting amounts use"})
     reporting_timezone: str = field(default="UTC", metadata={"doc": "IANA zone for reporting dates"})
     as_of: datetime | None = field(
-        default=None, metadata={"doc": "pinned 'now' (ISO 8601) for freshness, future-timestamp rules and report periods"}
+        default=None,
+        metadata={"doc": "pinned 'now' (ISO 8601) for freshness, future-timestamp rules and report periods"},
     )
     spark_master: str = field(default="local[*]", metadata={"doc": "Spark master URL, e.g. spark://127.0.0.1:7077"})
     spark_driver_memory: str = field(default="4g", metadata={"doc": "Spark driver memory"})
@@ -175,6 +185,9 @@ class Settings:
     mail_from: str = field(default="reports@lakehouse.local", metadata={"doc": "sender address"})
     admin_email: str = field(default="data-team@lakehouse.local", metadata={"doc": "where alerts go"})
     java_home: Path | None = field(default=None, metadata={"env": "JAVA_HOME", "doc": "Java 17 for Spark"})
+    secret_overrides: Mapping[str, str] = field(
+        default_factory=dict, repr=False, metadata={"internal": True, "doc": "secret values given by environment"}
+    )
 
     @property
     def paths(self) -> Paths:
@@ -201,7 +214,9 @@ class Settings:
         """Environment a Spark JVM and its Python workers need (see platform notes)."""
         env = {
             "SPARK_LOCAL_IP": "127.0.0.1",
-            "PYSPARK_PYTHON": str(self.venv_python if self.venv_python.exists() else Path(shutil.which("python3") or "python3")),
+            "PYSPARK_PYTHON": str(
+                self.venv_python if self.venv_python.exists() else Path(shutil.which("python3") or "python3")
+            ),
         }
         if self.java_home is not None:
             env["JAVA_HOME"] = str(self.java_home)
@@ -223,6 +238,8 @@ class Settings:
         """Each setting with its variable name and value (secrets excluded: they live in secrets.json)."""
         out = {}
         for f in fields(self):
+            if f.metadata.get("internal"):
+                continue
             value = getattr(self, f.name)
             if f.name == "smtp_password" and value:
                 value = "********"
@@ -267,7 +284,12 @@ def _detect_java_home() -> Path | None:
 
 
 _PORTS = ("airflow_port", "superset_port", "smtp_port")
-_INTS = {"spark_shuffle_partitions": (1, 10_000), "duckdb_threads": (1, 256), "lateness_days": (0, 60), "lookback_days": (0, 366)}
+_INTS = {
+    "spark_shuffle_partitions": (1, 10_000),
+    "duckdb_threads": (1, 256),
+    "lateness_days": (0, 60),
+    "lookback_days": (0, 366),
+}
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -275,6 +297,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     values: dict[str, object] = {}
     for f in fields(Settings):
+        if f.metadata.get("internal"):
+            continue
         name = f.metadata.get("env", _env_name(f.name))
         raw = env.get(name)
         if raw is None or raw == "":
@@ -296,6 +320,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             values[f.name] = _parse_bool(raw, name)
         else:
             values[f.name] = raw.strip()
+    values["secret_overrides"] = {k: env[k] for k in SECRET_ENV_VARS if env.get(k)}
     if "java_home" not in values:
         values["java_home"] = _detect_java_home()
     settings = Settings(**values)  # type: ignore[arg-type]
@@ -336,6 +361,11 @@ def _validate(s: Settings) -> None:
         )
     if len({s.airflow_port, s.superset_port, s.smtp_port}) < 3:
         raise SettingsError("LAKEHOUSE_AIRFLOW_PORT, LAKEHOUSE_SUPERSET_PORT and LAKEHOUSE_SMTP_PORT must differ")
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child process (Airflow, dbt, Superset, Spark): ours plus ``extra``."""
+    return {**os.environ, **(extra or {})}
 
 
 @lru_cache(maxsize=1)

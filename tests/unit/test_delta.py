@@ -94,7 +94,9 @@ def test_merge_rejects_duplicate_source_keys(tmp_path):
 
 def test_replace_partitions_leaves_others(tmp_path):
     path = tmp_path / "t"
-    delta.write(path, pa.concat_tables([rows([1, 2], dt="2026-01-01"), rows([3], dt="2026-01-02")]), partition_by=["dt"])
+    delta.write(
+        path, pa.concat_tables([rows([1, 2], dt="2026-01-01"), rows([3], dt="2026-01-02")]), partition_by=["dt"]
+    )
     delta.replace_partitions(path, rows([9], dt="2026-01-01"), ["dt"])
     back = sorted((r["dt"], r["order_id"]) for r in delta.read_arrow(path).to_pylist())
     assert back == [("2026-01-01", "9"), ("2026-01-02", "3")]

@@ -14,8 +14,11 @@ from lakehouse.settings import load_settings
 def home(tmp_path, monkeypatch):
     settings = load_settings({"LAKEHOUSE_HOME": str(tmp_path)})
     settings.paths.ensure()
-    delta.write(settings.paths.table("bronze", "orders"), pa.table({"id": [1, 2, 3], "dt": ["a", "a", "b"]}),
-                partition_by=["dt"])
+    delta.write(
+        settings.paths.table("bronze", "orders"),
+        pa.table({"id": [1, 2, 3], "dt": ["a", "a", "b"]}),
+        partition_by=["dt"],
+    )
     delta.write(settings.paths.table("bronze", "customers_pii"), pa.table({"email": ["x@y.z"]}))
     con = raw_connect(settings.paths.warehouse_file, settings=settings)
     con.execute("create table fct_orders as select 42 as n")
