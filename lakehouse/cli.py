@@ -158,8 +158,10 @@ def bench(scale: str, only: tuple[str, ...], repeats: int) -> None:
     """Run benchmarks/ and write LAKEHOUSE_HOME/bench/results.{json,md}."""
     from benchmarks import harness
 
-    report = harness.run(scale=scale, only=list(only), repeats=repeats, echo=console.print)
-    console.print(harness.to_markdown(report))
+    report = harness.run(
+        scale=scale, only=list(only), repeats=repeats, echo=lambda line: console.print(line, markup=False)
+    )
+    console.print(harness.to_markdown(report), markup=False)
     console.print(f"[dim]written to {get_settings().paths.bench}/results.md[/dim]")
     if report["errors"]:
         sys.exit(1)

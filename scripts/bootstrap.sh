@@ -44,8 +44,9 @@ export UV_COMPILE_BYTECODE=1 UV_NO_PROGRESS=1
 
 # --- environments: re-synced only when their lock file changed ---------------------------------------
 sync_env() {  # venv lockfile [editable]
-  local venv=$1 lock=$2 stamp="$1/.lock.sha256"
-  local want; want=$(cat "$lock" setup.cfg | sha256sum | cut -d' ' -f1)
+  local venv=$1 lock=$2 stamp="$1/.lock.sha256" inputs=("$2")
+  [ "${3:-}" = editable ] && inputs+=(setup.cfg pyproject.toml)
+  local want; want=$(cat "${inputs[@]}" | sha256sum | cut -d' ' -f1)
   if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
