@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
@@ -38,10 +39,25 @@ log = logging.getLogger(__name__)
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 _STAGING_PREFIX = "_spark_staging-"
 _STRING_STAT_CHARS = 32
+_LOG4J2 = """\
+rootLogger.level = warn
+rootLogger.appenderRef.console.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.native.name = org.apache.hadoop.util.NativeCodeLoader
+logger.native.level = error
+"""
 
 
 class DeltaBridgeError(RuntimeError):
     """A Delta table cannot be read or written through the Spark bridge as asked."""
+
+
+def _log4j2_file(settings: Settings) -> Path:
+    return settings.paths.cache / "spark-conf" / "log4j2.properties"
 
 
 def spark_conf(settings: Settings | None = None, conf: Mapping[str, Any] | None = None) -> dict[str, str]:
@@ -57,14 +73,11 @@ def spark_conf(settings: Settings | None = None, conf: Mapping[str, Any] | None 
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.jars.ivy": cache / "ivy",
-        "spark.local.dir": cache / "spark-local",
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{_log4j2_file(settings)}",
         "spark.sql.warehouse.dir": cache / "spark-warehouse",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
-        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
-        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
     }
     options.update(conf or {})
     return {key: str(value) for key, value in options.items()}
@@ -79,14 +92,22 @@ def get_spark(
     """Return the process's Spark session, starting it (and its JVM) on first use.
 
     ``master`` defaults to ``LAKEHOUSE_SPARK_MASTER`` (``local[*]`` or ``spark://127.0.0.1:7077``); ``conf``
-    overrides any default of :func:`spark_conf`. JVM-level options (memory, env) only apply to the first session
-    of a process; an existing session is returned as is, with ``conf``'s SQL options applied.
+    overrides any default of :func:`spark_conf`. The JVM's environment (``SPARK_LOCAL_IP``, ``PYSPARK_PYTHON``,
+    ``JAVA_HOME``, and ``SPARK_LOCAL_DIRS`` for scratch space under the cache folder) is set before it starts.
+    JVM-level options (memory, env) only apply to the first session of a process; an existing session is
+    returned as is, with ``conf``'s SQL options applied.
     """
     settings = settings or get_settings()
+    scratch = settings.paths.cache / "spark-local"
     os.environ.update(settings.spark_env())
+    os.environ["SPARK_LOCAL_DIRS"] = str(scratch)
     options = spark_conf(settings, conf)
-    for key in ("spark.jars.ivy", "spark.local.dir", "spark.sql.warehouse.dir"):
-        Path(options[key]).mkdir(parents=True, exist_ok=True)
+    for folder in (scratch, Path(options["spark.jars.ivy"]), Path(options["spark.sql.warehouse.dir"])):
+        folder.mkdir(parents=True, exist_ok=True)
+    log4j2 = _log4j2_file(settings)
+    if not log4j2.exists() or log4j2.read_text() != _LOG4J2:
+        log4j2.parent.mkdir(parents=True, exist_ok=True)
+        log4j2.write_text(_LOG4J2)
     builder = SparkSession.builder.master(master or settings.spark_master).appName(app_name)
     for key, value in options.items():
         builder = builder.config(key, value)
@@ -190,7 +211,9 @@ def _check_compatible(table_path: str, table_schema: DeltaSchema, new_schema: De
             details.append(f"missing column(s) {', '.join(map(repr, missing))}")
         if extra:
             details.append(f"column(s) {', '.join(map(repr, extra))} not in the table")
-        raise DeltaBridgeError(f"schema mismatch writing to Delta table {table_path}: the DataFrame has {'; '.join(details)}")
+        raise DeltaBridgeError(
+            f"schema mismatch writing to Delta table {table_path}: the DataFrame has {'; '.join(details)}"
+        )
     for name, new_field in new_fields.items():
         old_type, new_type = table_fields[name]["type"], new_field["type"]
         if _type_signature(old_type) != _type_signature(new_type):
@@ -205,8 +228,9 @@ def _check_compatible(table_path: str, table_schema: DeltaSchema, new_schema: De
 
 def _refuse_unreadable(dt: DeltaTable, table_path: str) -> None:
     reader_features = set(dt.protocol().reader_features or [])
-    if "columnMapping" in reader_features or dt.metadata().configuration.get("delta.columnMapping.mode", "none") != "none":
-        raise DeltaBridgeError(f"Delta table {table_path} uses column mapping; the Spark bridge reads physical names only")
+    mapping = dt.metadata().configuration.get("delta.columnMapping.mode") or "none"
+    if "columnMapping" in reader_features or mapping != "none":
+        raise DeltaBridgeError(f"Delta table {table_path} uses column mapping, which the Spark bridge cannot read")
     if "deletionVectors" in reader_features and any(batch.num_rows for batch in dt.deletion_vectors()):
         raise DeltaBridgeError(
             f"Delta table {table_path} has deletion vectors; Spark would read deleted rows. "
@@ -220,8 +244,9 @@ def _check_hive_layout(table_path: str, files: Iterable[str], partition_columns:
         parts = Path(file).relative_to(root).parts[:-1]
         keys = [part.split("=", 1)[0] for part in parts]
         if keys != partition_columns:
+            layout = "/".join(f"{c}=..." for c in partition_columns)
             raise DeltaBridgeError(
-                f"Delta table {table_path}: file {file} is not under {'/'.join(c + '=...' for c in partition_columns)}; "
+                f"Delta table {table_path}: file {file} is not under {layout}; "
                 "Spark needs Hive-style partition folders to recover partition values"
             )
 
@@ -320,7 +345,7 @@ def _footer_stats(path: Path, column_types: Mapping[str, Any]) -> tuple[int, dic
     return meta.num_rows, stats
 
 
-def _partition_values(relative: Path, partition_columns: list[str]) -> dict[str, str | None]:
+def _partition_values(relative: Path, partition_columns: list[str], types: Mapping[str, Any]) -> dict[str, str | None]:
     folders = relative.parts[:-1]
     keys = [folder.split("=", 1)[0] for folder in folders]
     if keys != partition_columns:
@@ -328,8 +353,46 @@ def _partition_values(relative: Path, partition_columns: list[str]) -> dict[str,
     values: dict[str, str | None] = {}
     for folder in folders:
         key, raw = folder.split("=", 1)
-        values[key] = None if raw == HIVE_NULL else unquote(raw)
+        text = None if raw == HIVE_NULL else unquote(raw)
+        values[key] = _delta_partition_text(_typed_partition_value(text, types[key]))
     return values
+
+
+def _typed_partition_value(text: str | None, delta_type: str) -> Any:
+    """A partition value as delta-rs's ``get_add_actions`` types it, so values from both sides compare."""
+    if text is None:
+        return None
+    if delta_type in ("byte", "short", "integer", "long"):
+        return int(text)
+    if delta_type in ("float", "double"):
+        return float(text)
+    if delta_type == "boolean":
+        return text.lower() == "true"
+    if delta_type == "date":
+        return date.fromisoformat(text)
+    if delta_type == "timestamp":
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    if delta_type == "timestamp_ntz":
+        return datetime.fromisoformat(text)
+    if delta_type.startswith("decimal("):
+        return Decimal(text)
+    return text
+
+
+def _delta_partition_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _delta_partition_values(row: Mapping[str, Any], types: Mapping[str, str]) -> dict[str, str | None]:
+    return {c: _delta_partition_text(row[f"partition.{c}"]) for c in types if f"partition.{c}" in row}
 
 
 def _collect_written(staging: Path, partition_columns: list[str], schema: DeltaSchema) -> list[_WrittenFile]:
@@ -343,7 +406,7 @@ def _collect_written(staging: Path, partition_columns: list[str], schema: DeltaS
     def describe(file: Path) -> _WrittenFile:
         num_rows, stats = _footer_stats(file, data_types)
         relative = file.relative_to(staging)
-        values = _partition_values(relative, partition_columns) if num_rows else {}
+        values = _partition_values(relative, partition_columns, column_types) if num_rows else {}
         return _WrittenFile(relative.as_posix(), values, file.stat().st_size, num_rows, stats)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -465,16 +528,20 @@ def _commit(
     if overwrite_partitions:
         if not actions:
             return table.version()
-        touched = {tuple(a.partition_values.get(c) for c in partition_columns) for a in actions}
+        types = {f["name"]: f["type"] for f in json.loads(schema.to_json())["fields"]}
+        touched = {
+            tuple(_typed_partition_value(a.partition_values.get(c), types[c]) for c in partition_columns)
+            for a in actions
+        }
         now_ms = int(time.time() * 1000)
         removes = [
-            RemoveAction(unquote(row["path"]), True, now_ms, row["size_bytes"], values)
-            for row in table.get_add_actions(flatten=True).to_pylist()
-            if tuple((values := {c: row[f"partition.{c}"] for c in partition_columns}).values()) in touched
+            RemoveAction(unquote(row["path"]), True, now_ms, row["size_bytes"], _delta_partition_values(row, types))
+            for row in pa.table(table.get_add_actions(flatten=True)).to_pylist()
+            if tuple(row[f"partition.{c}"] for c in partition_columns) in touched
         ]
         table.create_write_transaction(
             [*actions, *removes], "append", schema, partition_columns, commit_properties=properties
         )
     else:
         table.create_write_transaction(actions, mode, schema, partition_columns, commit_properties=properties)
-    return table.version()
+    return DeltaTable(path).version()

@@ -129,7 +129,7 @@ def test_readers(tmp_path):
 
     corrupt = tmp_path / "b.jsonl.gz"
     corrupt.write_bytes(gzip.compress(b'{"a": 1}\n')[:-6])
-    with pytest.raises(UnreadableFileError, match="b.jsonl.gz: cannot read"):
+    with pytest.raises(UnreadableFileError, match=r"b\.jsonl\.gz: cannot read"):
         read_json_lines(corrupt, "b")
 
     csv_path = tmp_path / "c.csv"
@@ -147,7 +147,7 @@ def test_readers(tmp_path):
 
 
 def test_load_conservation_pii_and_idempotent_rerun(env):
-    settings, feed = env
+    settings, _ = env
     landing = settings.paths.landing
     write_jsonl(landing / "toy/dt=2026-06-01/h00.jsonl.gz", [json.dumps(order(i)) for i in range(5)])
     write_jsonl(
