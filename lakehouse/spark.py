@@ -30,6 +30,7 @@ from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, CommitProperties, RemoveAction, create_table_with_add_actions
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakehouse.settings import Settings, get_settings
@@ -226,15 +227,20 @@ def _check_compatible(table_path: str, table_schema: DeltaSchema, new_schema: De
 # --- reading ---------------------------------------------------------------------------------------------------
 
 
-def _refuse_unreadable(dt: DeltaTable, table_path: str) -> None:
-    reader_features = set(dt.protocol().reader_features or [])
+def _refuse_column_mapping(dt: DeltaTable, table_path: str) -> None:
     mapping = dt.metadata().configuration.get("delta.columnMapping.mode") or "none"
-    if "columnMapping" in reader_features or mapping != "none":
-        raise DeltaBridgeError(f"Delta table {table_path} uses column mapping, which the Spark bridge cannot read")
-    if "deletionVectors" in reader_features and any(batch.num_rows for batch in dt.deletion_vectors()):
+    if "columnMapping" in set(dt.protocol().reader_features or []) or mapping != "none":
+        raise DeltaBridgeError(f"Delta table {table_path} uses column mapping, which the Spark bridge does not support")
+
+
+def _refuse_unreadable(dt: DeltaTable, table_path: str) -> None:
+    _refuse_column_mapping(dt, table_path)
+    if "deletionVectors" in set(dt.protocol().reader_features or []) and any(
+        batch.num_rows for batch in dt.deletion_vectors()
+    ):
         raise DeltaBridgeError(
             f"Delta table {table_path} has deletion vectors; Spark would read deleted rows. "
-            "Rewrite the affected files first (delta-rs optimize) or read it with delta-rs/DuckDB"
+            "read it with delta-rs or DuckDB instead"
         )
 
 
@@ -268,7 +274,7 @@ def read_delta(spark: SparkSession, table_path: str | os.PathLike, version: int 
     if partition_columns:
         _check_hive_layout(path, files, partition_columns)
     df = spark.read.schema(schema).option("basePath", path).parquet(*files)
-    return df.select(*[df[name] for name in schema.fieldNames()])
+    return df.select(*[F.col("`" + name.replace("`", "``") + "`") for name in schema.fieldNames()])
 
 
 # --- writing ---------------------------------------------------------------------------------------------------
@@ -286,7 +292,7 @@ class _WrittenFile:
 def _stat_value(value: Any, delta_type: Any, is_max: bool) -> Any:
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float):
         return value if math.isfinite(value) else None
     if isinstance(value, Decimal):
         return float(value) if delta_type.startswith("decimal(") and int(delta_type[8:].split(",")[0]) <= 15 else None
@@ -413,6 +419,19 @@ def _collect_written(staging: Path, partition_columns: list[str], schema: DeltaS
         return list(pool.map(describe, sorted(files)))
 
 
+def _check_constraints(spark: SparkSession, staging: Path, table: DeltaTable, table_path: str) -> None:
+    """Enforce the table's CHECK constraints on the staged files (delta-rs does not check files it is handed)."""
+    prefix = "delta.constraints."
+    constraints = {k[len(prefix) :]: v for k, v in table.metadata().configuration.items() if k.startswith(prefix)}
+    if not constraints:
+        return
+    staged = spark.read.schema(spark_schema_from_delta(table.schema())).option("basePath", str(staging))
+    frame = staged.parquet(str(staging))
+    for name, expression in constraints.items():
+        if frame.filter(f"NOT ({expression})").limit(1).count():
+            raise DeltaBridgeError(f"Delta table {table_path}: rows violate CHECK constraint {name} ({expression})")
+
+
 def _registered(table_path: str, absolute_paths: Iterable[str]) -> bool:
     try:
         live = set(DeltaTable(table_path).file_uris())
@@ -450,7 +469,7 @@ def write_delta(
 
     table = DeltaTable(path) if DeltaTable.is_deltatable(path) else None
     if table is not None:
-        _refuse_unreadable(table, path)
+        _refuse_column_mapping(table, path)
         partition_columns = table.metadata().partition_columns
         if requested and requested != partition_columns:
             raise DeltaBridgeError(f"Delta table {path} is partitioned by {partition_columns}, not {requested}")
@@ -472,6 +491,8 @@ def write_delta(
         if partition_columns:
             writer = writer.partitionBy(*partition_columns)
         writer.parquet(str(staging))
+        if table is not None:
+            _check_constraints(df.sparkSession, staging, table, path)
         written = _collect_written(staging, partition_columns, schema)
         actions = []
         for item in written:
@@ -543,5 +564,7 @@ def _commit(
             [*actions, *removes], "append", schema, partition_columns, commit_properties=properties
         )
     else:
-        table.create_write_transaction(actions, mode, schema, partition_columns, commit_properties=properties)
+        table.create_write_transaction(
+            list[AddAction | RemoveAction](actions), mode, schema, partition_columns, commit_properties=properties
+        )
     return DeltaTable(path).version()
