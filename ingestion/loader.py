@@ -253,6 +253,56 @@ class Loader:
             for rel, cols in validated.breaking_drift.items():
                 entries[rel].drift = "breaking: missing " + ", ".join(cols)
 
+        accepted, duplicates_per_file, versions = self.write_accepted(accepted, batch_id, now)
+        quarantined_per_file: dict[str, int] = {}
+        rejected_frame = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()
+        if rejected_frame.height:
+            sha = {rel: digest for _, rel, digest in batch}
+            rejected_frame = rejected_frame.with_columns(
+                pl.lit(self.feed.name).alias("feed"),
+                pl.col("source_file").replace_strict(sha, return_dtype=pl.String).alias("source_sha256"),
+                pl.lit(contract.version).alias("contract_version"),
+                pl.lit(self.run_id).alias("run_id"),
+                pl.lit(now).alias("quarantined_at"),
+                pl.lit(False).alias("replayed"),
+            )
+            delta.create_table(self.quarantine, QUARANTINE_SCHEMA, description=f"rejected records of {self.feed.name}")
+            versions[f"quarantine/{self.feed.name}"] = delta.merge(
+                self.quarantine,
+                _to_arrow(rejected_frame, QUARANTINE_SCHEMA),
+                keys=list(QUARANTINE_KEY),
+                when_matched="ignore",
+                metadata={"run_id": self.run_id, "batch_id": batch_id},
+            ).version
+            for row in rejected_frame.group_by("source_file").len().iter_rows():
+                quarantined_per_file[row[0]] = row[1]
+        accepted_per_file = dict(accepted.group_by("_source_file").len().iter_rows()) if accepted.height else {}
+        flagged_per_file = (
+            dict(accepted.filter(pl.col("_orphan")).group_by("_source_file").len().iter_rows())
+            if accepted.height and "_orphan" in accepted.columns
+            else {}
+        )
+        finished = datetime.now(UTC)
+        for rel, entry in entries.items():
+            if entry.status == "failed":
+                continue
+            entry.accepted = accepted_per_file.get(rel, 0)
+            entry.quarantined = quarantined_per_file.get(rel, 0)
+            entry.duplicates = duplicates_per_file.get(rel, 0)
+            entry.flagged = flagged_per_file.get(rel, 0)
+            entry.finished_at = finished
+            entry.delta_versions = json.dumps(versions, sort_keys=True)
+            if not entry.conserved():
+                raise AssertionError(f"{rel}: conservation broken: {entry}")
+        summary.versions.update(versions)
+        return list(entries.values())
+
+    def write_accepted(
+        self, accepted: pl.DataFrame, batch_id: str, now: datetime
+    ) -> tuple[pl.DataFrame, dict[str, int], dict[str, int]]:
+        """De-duplicate validated rows (within the batch, then against bronze) and commit them to bronze
+        and the restricted PII table. Returns (rows written, duplicates per source file, Delta versions)."""
+        contract = self.feed.contract
         # de-duplicate: within the batch (first occurrence wins), then against bronze
         duplicates_per_file: dict[str, int] = {}
         if accepted.height:
@@ -304,48 +354,65 @@ class Loader:
                     keys=list(contract.primary_key),
                     when_matched="ignore",
                 ).version
-        quarantined_per_file: dict[str, int] = {}
-        rejected_frame = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()
-        if rejected_frame.height:
-            sha = {rel: digest for _, rel, digest in batch}
-            rejected_frame = rejected_frame.with_columns(
-                pl.lit(self.feed.name).alias("feed"),
-                pl.col("source_file").replace_strict(sha, return_dtype=pl.String).alias("source_sha256"),
-                pl.lit(contract.version).alias("contract_version"),
-                pl.lit(self.run_id).alias("run_id"),
-                pl.lit(now).alias("quarantined_at"),
-                pl.lit(False).alias("replayed"),
+        return accepted, duplicates_per_file, versions
+
+    def replay_quarantine(self, rule: str | None = None) -> FeedSummary:
+        """Re-validate quarantined records under the current contract; move those that now pass into bronze.
+
+        Exactly once: moved records are marked ``replayed`` in the quarantine, and bronze de-duplicates on
+        keys, so a replay interrupted between the two commits and run again moves nothing twice.
+        ``rule`` selects records by rule name (``accepted:currency``) or rule kind (``accepted``).
+        """
+        summary = FeedSummary(self.feed.name)
+        started = time.perf_counter()
+        with feed_lock(self.settings, self.feed.name):
+            if not delta.table_exists(self.quarantine):
+                return summary
+            pending = pl.from_arrow(delta.read_arrow(self.quarantine)).filter(~pl.col("replayed"))
+            if rule:
+                pending = pending.filter((pl.col("rule") == rule) | pl.col("rule").str.starts_with(rule + ":"))
+            records, parsed_keys = [], []
+            for row in pending.iter_rows(named=True):
+                try:
+                    value = json.loads(row["raw_record"] or "")
+                except ValueError:
+                    continue  # still malformed: stays quarantined
+                if isinstance(value, dict):
+                    records.append(value)
+                    parsed_keys.append((row["source_file"], row["source_line"], row["raw_record"]))
+            summary.rows = pending.height
+            if not records:
+                summary.quarantined = pending.height
+                return summary
+            from ingestion.readers import flatten
+
+            raw = flatten(pl.from_dicts(records, infer_schema_length=None)).with_columns(
+                pl.Series("_file", [k[0] for k in parsed_keys]),
+                pl.Series("_line", [k[1] for k in parsed_keys], dtype=pl.Int64),
+                pl.Series("_raw", [k[2] for k in parsed_keys]),
             )
-            delta.create_table(self.quarantine, QUARANTINE_SCHEMA, description=f"rejected records of {self.feed.name}")
-            versions[f"quarantine/{self.feed.name}"] = delta.merge(
-                self.quarantine,
-                _to_arrow(rejected_frame, QUARANTINE_SCHEMA),
-                keys=list(QUARANTINE_KEY),
-                when_matched="ignore",
-                metadata={"run_id": self.run_id, "batch_id": batch_id},
-            ).version
-            for row in rejected_frame.group_by("source_file").len().iter_rows():
-                quarantined_per_file[row[0]] = row[1]
-        accepted_per_file = dict(accepted.group_by("_source_file").len().iter_rows()) if accepted.height else {}
-        flagged_per_file = (
-            dict(accepted.filter(pl.col("_orphan")).group_by("_source_file").len().iter_rows())
-            if accepted.height and "_orphan" in accepted.columns
-            else {}
-        )
-        finished = datetime.now(UTC)
-        for rel, entry in entries.items():
-            if entry.status == "failed":
-                continue
-            entry.accepted = accepted_per_file.get(rel, 0)
-            entry.quarantined = quarantined_per_file.get(rel, 0)
-            entry.duplicates = duplicates_per_file.get(rel, 0)
-            entry.flagged = flagged_per_file.get(rel, 0)
-            entry.finished_at = finished
-            entry.delta_versions = json.dumps(versions, sort_keys=True)
-            if not entry.conserved():
-                raise AssertionError(f"{rel}: conservation broken: {entry}")
-        summary.versions.update(versions)
-        return list(entries.values())
+            validated = validate(self.feed.contract, raw, self.settings.now(), salt=self.salt)
+            now = datetime.now(UTC)
+            written, duplicates, versions = self.write_accepted(validated.accepted, "replay", now)
+            passed = validated.accepted.select(
+                pl.col("_source_file").alias("source_file"), pl.col("_source_line").alias("source_line")
+            )
+            if passed.height:
+                moved = pending.join(passed, on=["source_file", "source_line"], how="semi").with_columns(
+                    pl.lit(True).alias("replayed")
+                )
+                versions[f"quarantine/{self.feed.name}"] = delta.merge(
+                    self.quarantine,
+                    _to_arrow(moved, QUARANTINE_SCHEMA),
+                    keys=list(QUARANTINE_KEY),
+                    metadata={"run_id": self.run_id, "action": "replay"},
+                ).version
+            summary.accepted = written.height
+            summary.duplicates = sum(duplicates.values())
+            summary.quarantined = pending.height - passed.height
+            summary.versions = versions
+        summary.seconds = time.perf_counter() - started
+        return summary
 
     def duplicate_file_entries(self, dupes: list[tuple[Path, str, str]]) -> list[ledger.FileEntry]:
         entries = []

@@ -141,7 +141,8 @@ def read_json_array(path: Path, name: str) -> ReadResult:
 def read_csv(
     path: Path, name: str, delimiter: str = ",", skip_lines: int = 0, comment: str | None = None
 ) -> ReadResult:
-    """A CSV export: every value read as text (the contract types it). ``_line`` is the 1-based file line.
+    """A CSV export: every value read as text (the contract types it). ``_line`` is the 1-based file line;
+    ``_raw`` is the row as a JSON object of header -> value, so a quarantined row can be replayed.
 
     ``skip_lines`` drops report preambles (title rows before the header); rows with the wrong number of
     fields are malformed.
@@ -164,7 +165,7 @@ def read_csv(
             continue
         good_rows.append(row)
         lines_no.append(offset)
-        raw.append(delimiter.join(row))
+        raw.append(json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False))
     frame = pl.DataFrame(
         {h: [r[i] for r in good_rows] for i, h in enumerate(header)}, schema={h: pl.String for h in header}
     )

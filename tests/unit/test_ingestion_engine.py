@@ -209,3 +209,29 @@ def test_breaking_drift_quarantines_whole_file(env):
     q = delta.read_arrow(settings.paths.table("quarantine", "toy_orders")).to_pylist()
     assert {r["rule"] for r in q} == {"drift:customer_id"}
     assert "cust_ref" in q[0]["reason"] and "breaking schema drift" in q[0]["reason"]
+
+
+def test_replay_after_contract_fix_moves_once(env):
+    settings, feed = env
+    write_jsonl(
+        settings.paths.landing / "toy/dt=2026-06-04/h00.jsonl.gz",
+        [json.dumps(order(10, currency="gbp")), json.dumps(order(11, currency="GBP")), json.dumps(order(12))],
+    )
+    first = _loader(env).run()
+    assert first.quarantined == 2 and first.accepted == 1
+    from dataclasses import replace
+
+    fixed_currency = replace(CONTRACT.field("currency"), accepted=("USD", "EUR", "CNY", "GBP"))
+    fixed = replace(
+        CONTRACT, version=2, fields=tuple(fixed_currency if f.name == "currency" else f for f in CONTRACT.fields)
+    )
+    fixed_feed = replace(feed, contract=fixed)
+    moved = Loader(fixed_feed, settings).replay_quarantine(rule="accepted")
+    assert moved.accepted == 2 and moved.quarantined == 0
+    bronze = delta.read_arrow(settings.paths.table("bronze", "toy_orders"))
+    assert sorted(bronze["order_id"].to_pylist()) == ["o10", "o11", "o12"]
+    again = Loader(fixed_feed, settings).replay_quarantine(rule="accepted")
+    assert again.accepted == 0 and again.rows == 0
+    assert delta.read_arrow(settings.paths.table("bronze", "toy_orders")).num_rows == 3
+    quarantine = delta.read_arrow(settings.paths.table("quarantine", "toy_orders")).to_pylist()
+    assert all(q["replayed"] for q in quarantine)
