@@ -23,3 +23,21 @@ def spark(lakehouse_home: Path) -> Iterator:
     )
     yield session
     stop_spark()
+
+
+@pytest.fixture(scope="session")
+def airflow_db(lakehouse_home: Path) -> Iterator[dict]:
+    """Airflow in unit-test mode with its own fresh metadata DB under the session's LAKEHOUSE_HOME.
+
+    The environment must be in place before the first ``import airflow`` of the session.
+    """
+    import os
+
+    from lakehouse.airflow_env import airflow_env
+
+    env = airflow_env(get_settings(), unit_test=True)
+    os.environ.update(env)
+    from airflow.utils import db
+
+    db.resetdb()
+    yield env
