@@ -12,7 +12,7 @@ partitions `dt=` in that range; files already in the ledger are skipped), or fro
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
@@ -56,7 +56,7 @@ def ingest_feed(feed: str) -> dict:
 @dag(
     dag_id="ingest_landing",
     schedule="@hourly",
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
