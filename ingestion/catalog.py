@@ -4,7 +4,26 @@ must stay free of heavy imports (polars, pyarrow, deltalake...)."""
 from __future__ import annotations
 
 # feed -> bronze tables it writes (restricted PII tables included)
-FEED_TABLES: dict[str, tuple[str, ...]] = {}
+FEED_TABLES: dict[str, tuple[str, ...]] = {
+    "orders": ("orders", "orders_pii"),
+    "clicks": ("clicks",),
+    "ad_spend_google_ads": ("ad_spend",),
+    "ad_spend_meta": ("ad_spend",),
+    "ad_spend_tiktok": ("ad_spend",),
+    "ad_spend_marketplace_ads": ("ad_spend",),
+    "marketing_costs": ("marketing_costs",),
+    "inventory": ("inventory",),
+    "shipments": ("shipments",),
+    "tracking": ("tracking_events",),
+    "sellers": ("sellers",),
+    "products": ("products",),
+    "campaigns": ("campaigns",),
+    "markets": ("markets",),
+    "holidays": ("holidays",),
+    "fx_rates": ("fx_rates",),
+}
+# reference feeds do not gate the warehouse build (their Assets are informational)
+REFERENCE_FEEDS = ("sellers", "products", "campaigns", "markets", "holidays", "fx_rates")
 
 
 def asset_uri(layer: str, table: str) -> str:

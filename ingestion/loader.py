@@ -111,14 +111,22 @@ def feed_lock(settings: Settings, feed: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def bronze_schema(contract: Contract, extra_columns: bool = True) -> pa.Schema:
+def bronze_schema(contract: Contract) -> pa.Schema:
+    """The bronze table's schema: the contract's non-PII fields (in the normalised order for shared tables),
+    derived columns, then lineage."""
+    hashed_sources = {src for src, _ in contract.hash_fields}
+    kept = [f for f in contract.fields if not f.pii and f.name not in hashed_sources]
+    if contract.table_columns is not None:
+        by_name = {f.name: f for f in kept}
+        kept = [by_name[name] for name in contract.table_columns]
     fields = [
-        pa.field(f.name, arrow_type(f.type), nullable=f.name not in contract.primary_key)
-        for f in contract.fields
-        if not f.pii
+        pa.field(f.name, arrow_type(f.type), nullable=not (f.required and f.name in contract.primary_key)) for f in kept
     ]
     fields += [pa.field(f"{f.name}_offset", pa.string()) for f in contract.fields if f.keep_offset]
     fields += [pa.field(dst, pa.string()) for _, dst in contract.hash_fields]
+    fields += [pa.field(name, pa.string()) for name, _ in contract.constants]
+    if contract.snapshot:
+        fields.append(pa.field("snapshot_date", pa.date32(), nullable=False))
     if contract.event_time:
         fields.append(pa.field("event_date", pa.date32()))
     fields += [
@@ -165,7 +173,7 @@ class Loader:
         self.log = log
         self.landing = settings.paths.landing
         self.bronze = settings.paths.table("bronze", feed.contract.table)
-        self.quarantine = settings.paths.table("quarantine", feed.name)
+        self.quarantine = settings.paths.table("quarantine", feed.contract.table)
         self.salt = pii_salt(settings)
 
     # -- planning ---------------------------------------------------------------------------------
@@ -186,7 +194,8 @@ class Loader:
                 new.append((path, rel, digest))
             elif rel in known.get(digest, ()):
                 skipped += 1
-            elif digest in known or digest in seen:
+            elif (digest in known or digest in seen) and not self.feed.contract.snapshot:
+                # the same bytes under another name; for snapshots, an unchanged table on a new date is not
                 dupes.append((path, rel, digest))
             else:
                 seen[digest] = rel
@@ -311,11 +320,13 @@ class Loader:
             first = accepted.select(pl.struct(keys).is_first_distinct()).to_series()
             dup_rows = accepted.filter(~first)
             accepted = accepted.filter(first)
-            dates = accepted["event_date"].unique().to_list() if "event_date" in accepted.columns else None
+            dates = accepted["event_date"].unique().to_list() if "event_date" in contract.partition_by else None
             existing = _existing_keys(self.bronze, contract.primary_key, dates)
             if existing is not None:
                 existing = existing.with_columns(pl.lit(True).alias("_exists"))
-                joined = accepted.join(existing.cast({k: accepted.schema[k] for k in keys}), on=keys, how="left")
+                joined = accepted.join(
+                    existing.cast({k: accepted.schema[k] for k in keys}), on=keys, how="left", nulls_equal=True
+                )
                 dup_rows = pl.concat(
                     [dup_rows, joined.filter(pl.col("_exists")).drop("_exists")], how="diagonal_relaxed"
                 )
@@ -368,7 +379,9 @@ class Loader:
         with feed_lock(self.settings, self.feed.name):
             if not delta.table_exists(self.quarantine):
                 return summary
-            pending = pl.from_arrow(delta.read_arrow(self.quarantine)).filter(~pl.col("replayed"))
+            pending = pl.from_arrow(delta.read_arrow(self.quarantine)).filter(
+                ~pl.col("replayed") & (pl.col("feed") == self.feed.name)
+            )
             if rule:
                 pending = pending.filter((pl.col("rule") == rule) | pl.col("rule").str.starts_with(rule + ":"))
             records, parsed_keys = [], []

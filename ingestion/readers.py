@@ -167,8 +167,8 @@ def read_csv(
         lines_no.append(offset)
         raw.append(json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False))
     frame = pl.DataFrame(
-        {h: [r[i] for r in good_rows] for i, h in enumerate(header)}, schema={h: pl.String for h in header}
-    )
+        {h: [r[i] or None for r in good_rows] for i, h in enumerate(header)}, schema={h: pl.String for h in header}
+    )  # an empty cell is a missing value
     malformed = (
         pl.DataFrame(
             {"source_line": [b[0] for b in bad], "reason": [b[2] for b in bad], "raw_record": [b[1] for b in bad]},

@@ -44,24 +44,46 @@ def salted_hash(series: pl.Series, salt: str) -> pl.Series:
     return text.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
+def _json_text(col: pl.Expr, source_dtype: pl.DataType) -> pl.Expr:
+    """A nested value (list/struct) as JSON text; scalars as text."""
+    if not source_dtype.is_nested():
+        return col.cast(pl.String)
+    return pl.struct(col.alias("v")).struct.json_encode().str.strip_prefix('{"v":').str.strip_suffix("}")
+
+
 def _parse(f: Field, col: pl.Expr, source_dtype: pl.DataType) -> pl.Expr:
     """Typed value of ``col`` (null when it does not parse)."""
     target = polars_type(f.type)
     if f.type == "json":
-        return col if source_dtype == pl.String else pl.struct(col).struct.json_encode().str.slice(0)
+        return _json_text(col, source_dtype)
     if source_dtype.is_nested():
         return pl.lit(None, dtype=target)  # a list/struct where a scalar belongs: a type error
     text = col.cast(pl.String).str.strip_chars()
     if f.upper:
         text = text.str.to_uppercase()
+    if f.parse == "micros":
+        return (text.cast(pl.Int64, strict=False).cast(pl.Float64) / 1_000_000).cast(target, strict=False)
+    if f.parse == "decimal_comma":
+        text = text.str.replace_all(r"\.", "").str.replace(",", ".", literal=True)
+    if f.parse == "percent":
+        return (text.str.strip_suffix("%").cast(pl.Float64, strict=False) / 100).cast(target, strict=False)
+    if f.parse == "date_dmy":
+        return text.str.to_date(format="%d.%m.%Y", strict=False)
     if f.type == "timestamp":
-        if source_dtype in (pl.Int64, pl.Float64):  # epoch seconds
-            return (col.cast(pl.Float64) * 1_000_000).cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
-        return text.str.replace(r"Z$", "+00:00").str.to_datetime(
-            time_zone="UTC", time_unit="us", strict=False, format=None
+        if source_dtype.is_numeric():  # epoch numbers where the contract wants ISO 8601: a type error
+            return pl.lit(None, dtype=target)
+        iso = text.str.replace(r"Z$", "+00:00").str.replace(" ", "T", literal=True)
+        with_offset = iso.str.to_datetime(
+            format="%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", time_unit="us", strict=False
         )
+        naive = iso.str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False).dt.replace_time_zone(
+            "UTC"
+        )
+        return pl.coalesce(with_offset, naive)
     if f.type == "date":
-        return text.str.slice(0, 10).str.to_date(format="%Y-%m-%d", strict=False)
+        return pl.when(text.str.len_chars() >= 10).then(
+            text.str.slice(0, 10).str.to_date(format="%Y-%m-%d", strict=False)
+        )
     if f.type == "bool":
         lowered = text.str.to_lowercase()
         return (
@@ -126,7 +148,7 @@ def validate(
         col = pl.col(f.src)
         value = _parse(f, col, raw.schema[f.src]).alias(f.name)
         typed.append(value)
-        shown = col.cast(pl.String, strict=False).fill_null("<nested>")
+        shown = _json_text(col, raw.schema[f.src]).fill_null("null")
         if f.required:
             checks.append((col.is_null(), f"required:{f.name}", pl.lit(f"missing required field '{f.src}'")))
         checks.append(
@@ -168,10 +190,29 @@ def validate(
                     pl.format("'{}' = '{}' does not match {}", pl.lit(f.src), value, pl.lit(f.pattern)),
                 )
             )
-        if f.name == contract.event_time:
+        for key, type_name, required in f.items:
+            element = pl.element().struct.field(key)
+            parsed = _parse(Field(key, type_name), element, pl.String())
+            bad = element.is_null() if required else pl.lit(False)
+            bad = bad | (element.is_not_null() & parsed.is_null())
             checks.append(
                 (
-                    value > pl.lit(horizon),
+                    col.list.eval(bad).list.any(),
+                    f"type:{f.name}.{key}",
+                    pl.format(
+                        "'{}[].{}' has a missing or invalid {} value in {}",
+                        pl.lit(f.src),
+                        pl.lit(key),
+                        pl.lit(type_name),
+                        shown,
+                    ),
+                )
+            )
+        if f.name == contract.event_time:
+            comparable = value.cast(pl.Datetime("us", "UTC")) if f.type == "date" else value
+            checks.append(
+                (
+                    comparable > pl.lit(horizon),
                     f"future:{f.name}",
                     pl.format("'{}' = {} is after the as-of time {}", pl.lit(f.src), shown, pl.lit(as_of.isoformat())),
                 )
@@ -186,22 +227,36 @@ def validate(
     rule = rule_chain.otherwise(pl.lit(None, dtype=pl.String))
     reason = reason_chain.otherwise(pl.lit(None, dtype=pl.String))
 
-    extras = []
-    if new_columns:
-        has_extra = pl.any_horizontal([pl.col(c).is_not_null() for c in new_columns])
-        encoded = pl.struct([pl.col(c) for c in new_columns]).struct.json_encode()
-        extras = [pl.when(has_extra).then(encoded).otherwise(None).alias("_extra")]
     offsets = [_offset(pl.col(f.src)).alias(f"{f.name}_offset") for f in contract.fields if f.keep_offset]
     frame = raw.with_columns(rule.alias("_rule"), reason.alias("_reason"))
     good = frame.filter(pl.col("_rule").is_null())
-    hashed = [salted_hash(good[src].cast(pl.String), salt).alias(dst) for src, dst in contract.hash_fields]
+    hashed = [
+        salted_hash(good[contract.field(src).src].cast(pl.String), salt).alias(dst) for src, dst in contract.hash_fields
+    ]
+    drift_cols = [pl.col(c).alias(f"__new__{c}") for c in new_columns]
     accepted = good.select(
-        [*typed, *offsets, *extras, pl.col("_file").alias("_source_file"), pl.col("_line").alias("_source_line")]
+        [*typed, *offsets, *drift_cols, pl.col("_file").alias("_source_file"), pl.col("_line").alias("_source_line")]
     ).with_columns(hashed)
-    if not new_columns:
+    # _extra: fields the table has no column for (normalised tables) and additive drift, as JSON
+    extra = [pl.col(n) for n in contract.folded_fields] + [pl.col(f"__new__{c}").alias(c) for c in new_columns]
+    if extra:
+        has_extra = pl.any_horizontal([e.is_not_null() for e in extra])
+        encoded = pl.struct(extra).struct.json_encode()
+        accepted = accepted.with_columns(pl.when(has_extra).then(encoded).otherwise(None).alias("_extra"))
+        accepted = accepted.drop([*contract.folded_fields, *(f"__new__{c}" for c in new_columns)])
+    else:
         accepted = accepted.with_columns(pl.lit(None, dtype=pl.String).alias("_extra"))
     if contract.event_time:
-        accepted = accepted.with_columns(pl.col(contract.event_time).dt.date().alias("event_date"))
+        event = pl.col(contract.event_time)
+        accepted = accepted.with_columns(
+            (event if contract.field(contract.event_time).type == "date" else event.dt.date()).alias("event_date")
+        )
+    if contract.constants:
+        accepted = accepted.with_columns([pl.lit(v).alias(c) for c, v in contract.constants])
+    if contract.snapshot:
+        accepted = accepted.with_columns(
+            pl.col("_source_file").str.extract(r"dt=(\d{4}-\d{2}-\d{2})", 1).str.to_date().alias("snapshot_date")
+        )
     out.accepted = accepted
     out.rejected = frame.filter(pl.col("_rule").is_not_null()).select(
         pl.col("_file").alias("source_file"),

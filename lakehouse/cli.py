@@ -17,7 +17,7 @@ from rich.table import Table
 from lakehouse import __version__
 from lakehouse.settings import SettingsError, get_settings
 
-console = Console(highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # (module, attribute) of click commands contributed by stage packages, added when importable
