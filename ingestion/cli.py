@@ -112,3 +112,21 @@ def ingest(feeds, since, until, force, replay_quarantine, rule) -> None:
         for line in failures[:20]:
             console.print(f"  {line}")
         sys.exit(1)
+
+
+@click.command("ingest-docs")
+@click.option("--check", is_flag=True, help="Exit 1 if docs/bronze_tables.md is out of date instead of writing it.")
+def ingest_docs(check: bool) -> None:
+    """Regenerate docs/bronze_tables.md from the feed contracts."""
+    from ingestion.docs import DOC_PATH, render
+    from ingestion.feeds import FEEDS
+
+    text = render(FEEDS)
+    if check:
+        if not DOC_PATH.exists() or DOC_PATH.read_text() != text:
+            console.print(f"{DOC_PATH} is out of date: run `lakehouse ingest-docs`")
+            sys.exit(1)
+        console.print(f"{DOC_PATH} is up to date")
+        return
+    DOC_PATH.write_text(text)
+    console.print(f"wrote {DOC_PATH}")

@@ -95,7 +95,7 @@ class Field:
         if self.max is not None:
             out.append(f"<= {self.max:g}")
         if self.accepted:
-            shown = ", ".join(self.accepted[:8]) + (" ..." if len(self.accepted) > 8 else "")
+            shown = ", ".join(self.accepted)
             out.append(f"in {{{shown}}}")
         if self.pattern:
             out.append(f"matches `{self.pattern}`")

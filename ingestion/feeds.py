@@ -50,8 +50,11 @@ def _money(name: str, source: str | None = None, required: bool = True, **kw) ->
     return Field(name, "decimal(18,4)", source=source, required=required, min=0, max=MAX_AMOUNT, **kw)
 
 
+MAX_COUNT = 50_000_000  # daily impressions/clicks per campaign, units per SKU and warehouse
+
+
 def _count(name: str, source: str | None = None) -> Field:
-    return Field(name, "int", source=source, required=True, min=0, max=10**10)
+    return Field(name, "int", source=source, required=True, min=0, max=MAX_COUNT)
 
 
 ORDERS = Contract(
@@ -88,7 +91,7 @@ ORDERS = Contract(
                 ("discount", "float", False),
             ),
             description="order lines as JSON: line_no, sku, qty, unit_price, discount (line total)",
-        ),  # fmt: skip
+        ),
         _money("subtotal"),
         _money("discount_total"),
         _money("shipping_fee"),
@@ -99,7 +102,7 @@ ORDERS = Contract(
             "payment_status",
             source="payment.status",
             accepted=("pending", "captured", "voided", "refunded", "partially_refunded"),
-        ),  # fmt: skip
+        ),
         Field("service_level", accepted=("economy", "standard", "express")),
         Field("shipments", "json", description="[{shipment_id, tracking_number, carrier}] once shipped"),
         _money("refund_amount", required=False),

@@ -65,7 +65,10 @@ class Feed:
     orphan_check: Callable[[pl.DataFrame, Settings], pl.Series] | None = None  # flags, never rejects
 
     def files(self, landing: Path) -> list[Path]:
-        return sorted(p for p in landing.glob(self.pattern) if p.is_file())
+        """Landing files in arrival order (modification time, then path): of two identical files the one
+        that arrived first is the original and the other the duplicate."""
+        found = [p for p in landing.glob(self.pattern) if p.is_file()]
+        return sorted(found, key=lambda p: (p.stat().st_mtime_ns, str(p)))
 
 
 @dataclass

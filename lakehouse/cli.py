@@ -24,6 +24,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 STAGE_COMMANDS = (
     ("simulator.cli", "simulate"),
     ("ingestion.cli", "ingest"),
+    ("ingestion.cli", "ingest_docs"),
 )
 
 

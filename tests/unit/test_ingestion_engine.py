@@ -235,3 +235,21 @@ def test_replay_after_contract_fix_moves_once(env):
     assert delta.read_arrow(settings.paths.table("bronze", "toy_orders")).num_rows == 3
     quarantine = delta.read_arrow(settings.paths.table("quarantine", "toy_orders")).to_pylist()
     assert all(q["replayed"] for q in quarantine)
+
+
+def test_contract_docs_page_is_current():
+    from ingestion.docs import DOC_PATH, render
+    from ingestion.feeds import FEEDS
+
+    assert DOC_PATH.read_text() == render(FEEDS), "run `lakehouse ingest-docs` and commit docs/bronze_tables.md"
+
+
+def test_feed_catalog_matches_contracts():
+    from ingestion.catalog import FEED_TABLES
+    from ingestion.feeds import FEEDS
+
+    actual = {
+        name: (f.contract.table, *((f.contract.restricted_table,) if f.contract.restricted_table else ()))
+        for name, f in FEEDS.items()
+    }
+    assert actual == FEED_TABLES
