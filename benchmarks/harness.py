@@ -172,3 +172,19 @@ def run(
     (out_dir / "results.json").write_text(json.dumps(report, indent=2, default=str))
     (out_dir / "results.md").write_text(to_markdown(report))
     return report
+
+
+def shared_landing(ctx: BenchContext, seed: int = 42) -> Path:
+    """A simulated landing zone at the context's scale, generated once and reused by every entry (and by
+    later ``make bench`` runs: it lives under ``bench/cache``). Generated in a subprocess so its memory
+    does not count against the entry that asked."""
+    import subprocess
+    import sys
+
+    landing = ctx.settings.paths.bench / "cache" / f"landing-{ctx.scale}-seed{seed}"
+    if not (landing / "_simulator" / "ground_truth.json").exists():
+        subprocess.run(
+            [sys.executable, "-m", "simulator", "--scale", ctx.scale, "--seed", str(seed), "--out", str(landing)],
+            check=True,
+        )
+    return landing

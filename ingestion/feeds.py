@@ -212,6 +212,7 @@ AD_TIKTOK = _ad_contract(
         _money("spend"),
         _count("impressions"),
         _count("clicks"),
+        Field("cpc", "decimal(18,4)", min=0, max=MAX_AMOUNT),
         Field("ctr", "float", parse="percent", min=0, max=1),
     ),
 )  # fmt: skip

@@ -72,21 +72,27 @@ def path(settings: Settings) -> Path:
     return settings.paths.table("_ledger", TABLE)
 
 
-def known_checksums(settings: Settings, feed: str) -> dict[str, set[str]]:
-    """sha256 -> the paths under which ``feed`` already ingested that content (or recorded it as a duplicate)."""
+def known_files(settings: Settings, feed: str) -> tuple[dict[str, set[str]], set[str]]:
+    """(sha256 -> paths under which ``feed`` ingested that content, paths recorded as duplicate files).
+
+    Only ingested content makes a later file a duplicate: a duplicate-file row never stands in for the
+    original (after a crash the original may not be ingested yet)."""
     table_path = path(settings)
     if not delta.table_exists(table_path):
-        return {}
+        return {}, set()
     rows = delta.read_arrow(
         table_path,
         columns=["sha256", "file_path", "status"],
         filters=[("feed", "=", feed)],
     ).to_pylist()
-    known: dict[str, set[str]] = {}
+    ingested: dict[str, set[str]] = {}
+    duplicates: set[str] = set()
     for r in rows:
-        if r["status"] in ("ingested", "duplicate_file"):
-            known.setdefault(r["sha256"], set()).add(r["file_path"])
-    return known
+        if r["status"] == "ingested":
+            ingested.setdefault(r["sha256"], set()).add(r["file_path"])
+        elif r["status"] == "duplicate_file":
+            duplicates.add(r["file_path"])
+    return ingested, duplicates
 
 
 def record(settings: Settings, entries: list[FileEntry]) -> int:

@@ -184,7 +184,7 @@ class Loader:
         self, since: date | None = None, until: date | None = None, force: tuple[Path, ...] = ()
     ) -> tuple[list[tuple[Path, str, str]], list[tuple[Path, str, str]], int]:
         """(new files, duplicate files, skipped count); each file as (path, relative path, sha256)."""
-        known = ledger.known_checksums(self.settings, self.feed.name)
+        ingested, recorded_duplicates = ledger.known_files(self.settings, self.feed.name)
         forced = {p.resolve() for p in force}
         new, dupes, skipped, seen = [], [], 0, {}
         for path in self.feed.files(self.landing):
@@ -195,9 +195,9 @@ class Loader:
             digest = sha256_of(path)
             if path.resolve() in forced:
                 new.append((path, rel, digest))
-            elif rel in known.get(digest, ()):
+            elif rel in ingested.get(digest, ()) or rel in recorded_duplicates:
                 skipped += 1
-            elif (digest in known or digest in seen) and not self.feed.contract.snapshot:
+            elif (digest in ingested or digest in seen) and not self.feed.contract.snapshot:
                 # the same bytes under another name; for snapshots, an unchanged table on a new date is not
                 dupes.append((path, rel, digest))
             else:
@@ -467,8 +467,7 @@ class Loader:
         with feed_lock(self.settings, self.feed.name):
             new, dupes, skipped = self.plan(since, until, force)
             summary.skipped = skipped
-            all_entries = self.duplicate_file_entries(dupes)
-            ledger.record(self.settings, all_entries)
+            all_entries: list[ledger.FileEntry] = []
             batches = list(self.batches(new))
             for index, batch in enumerate(batches):
                 entries = self.load_batch(batch, summary)
@@ -476,6 +475,10 @@ class Loader:
                 all_entries += entries
                 if on_batch:
                     on_batch(index + 1, len(batches))
+            # recorded only after their originals are in: a crash before this point re-classifies them
+            duplicates = self.duplicate_file_entries(dupes)
+            ledger.record(self.settings, duplicates)
+            all_entries += duplicates
         for e in all_entries:
             summary.files += 1
             summary.rows += e.rows_read

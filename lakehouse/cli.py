@@ -20,7 +20,7 @@ from lakehouse.settings import SettingsError, get_settings
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-# (module, attribute) of click commands contributed by stage packages, added when importable
+# (module, attribute) of click commands contributed by stage packages
 STAGE_COMMANDS = (
     ("simulator.cli", "simulate"),
     ("ingestion.cli", "ingest"),
@@ -170,13 +170,7 @@ def bench(scale: str, only: tuple[str, ...], repeats: int) -> None:
 
 def _register_stage_commands() -> None:
     for module_name, attr in STAGE_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # that stage is not built yet
-            raise
-        cli.add_command(getattr(module, attr))
+        cli.add_command(getattr(importlib.import_module(module_name), attr))
 
 
 _register_stage_commands()

@@ -54,7 +54,8 @@ sync_env() {  # venv lockfile [editable]
   [ -x "$venv/bin/python" ] || "$UV" venv --quiet --python "$PYTHON" "$venv"
   "$UV" pip sync --quiet --python "$venv/bin/python" "$lock"
   if [ "${3:-}" = editable ]; then
-    "$UV" pip install --quiet --python "$venv/bin/python" --no-deps -e .
+    # compat mode: the repository root goes on sys.path, so new top-level packages need no reinstall
+    "$UV" pip install --quiet --python "$venv/bin/python" --no-deps --config-settings editable_mode=compat -e .
   fi
   echo "$want" > "$stamp"
 }

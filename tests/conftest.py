@@ -42,3 +42,22 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_landing(lakehouse_home: Path) -> Path:
+    """The simulator's tiny world in the session's landing zone (generated once per test session)."""
+    from simulator import generate
+
+    landing = get_settings().paths.landing
+    if not (landing / "_simulator" / "ground_truth.json").exists():
+        generate(landing, scale="tiny", seed=42)
+    return landing
+
+
+@pytest.fixture(scope="session")
+def tiny_bronze(tiny_landing: Path):
+    """The tiny world ingested into bronze once per session; returns the ingest summaries."""
+    from ingestion.run import ingest
+
+    return {s.feed: s for s in ingest()}
