@@ -98,6 +98,8 @@ def get_spark(
     JVM-level options (memory, env) only apply to the first session of a process; an existing session is
     returned as is, with ``conf``'s SQL options applied.
     """
+    # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after stderr closed
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     settings = settings or get_settings()
     scratch = settings.paths.cache / "spark-local"
     os.environ.update(settings.spark_env())
