@@ -30,8 +30,19 @@ class ReadResult:
     rows_read: int
 
 
+_MALFORMED_SCHEMA = {"source_line": pl.Int64, "reason": pl.String, "raw_record": pl.String}
+
+
 def _empty_malformed() -> pl.DataFrame:
-    return pl.DataFrame(schema={"source_line": pl.Int64, "reason": pl.String, "raw_record": pl.String})
+    return pl.DataFrame(schema=_MALFORMED_SCHEMA)
+
+
+def _malformed(bad: list[tuple[int, str, str]]) -> pl.DataFrame:
+    """Unparseable records as (line, raw text, reason) -> the malformed frame."""
+    return pl.DataFrame(
+        {"source_line": [b[0] for b in bad], "reason": [b[2] for b in bad], "raw_record": [b[1] for b in bad]},
+        schema=_MALFORMED_SCHEMA,
+    )
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -96,14 +107,7 @@ def read_json_lines(path: Path, name: str) -> ReadResult:
         if good
         else pl.DataFrame()
     )
-    malformed = (
-        pl.DataFrame(
-            {"source_line": [b[0] for b in bad], "reason": [b[2] for b in bad], "raw_record": [b[1] for b in bad]},
-            schema={"source_line": pl.Int64, "reason": pl.String, "raw_record": pl.String},
-        )
-        if bad
-        else _empty_malformed()
-    )
+    malformed = _malformed(bad)
     return ReadResult(records, malformed, len(numbered))
 
 
@@ -127,14 +131,7 @@ def read_json_array(path: Path, name: str) -> ReadResult:
         if good
         else pl.DataFrame()
     )
-    malformed = (
-        pl.DataFrame(
-            {"source_line": [b[0] for b in bad], "reason": [b[2] for b in bad], "raw_record": [b[1] for b in bad]},
-            schema={"source_line": pl.Int64, "reason": pl.String, "raw_record": pl.String},
-        )
-        if bad
-        else _empty_malformed()
-    )
+    malformed = _malformed(bad)
     return ReadResult(records, malformed, len(items))
 
 
@@ -169,13 +166,6 @@ def read_csv(
     frame = pl.DataFrame(
         {h: [r[i] or None for r in good_rows] for i, h in enumerate(header)}, schema={h: pl.String for h in header}
     )  # an empty cell is a missing value
-    malformed = (
-        pl.DataFrame(
-            {"source_line": [b[0] for b in bad], "reason": [b[2] for b in bad], "raw_record": [b[1] for b in bad]},
-            schema={"source_line": pl.Int64, "reason": pl.String, "raw_record": pl.String},
-        )
-        if bad
-        else _empty_malformed()
-    )
+    malformed = _malformed(bad)
     records = _with_lineage(frame, name, lines_no, raw) if good_rows else pl.DataFrame()
     return ReadResult(records, malformed, len(good_rows) + len(bad))
