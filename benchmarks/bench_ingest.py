@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from deltalake import write_deltalake
 
-from benchmarks.harness import BenchContext, Result, benchmark, shared_landing
+from benchmarks.harness import BenchContext, Result, benchmark, run_measured, shared_landing
 from lakehouse import delta
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _ingest_subprocess(home: Path, feeds: list[str], as_of: str) -> tuple[float, int, dict]:
-    """Run `lakehouse ingest` for ``feeds`` in a child; returns (seconds, peak RSS bytes, summary)."""
+    """Run ingestion of ``feeds`` in a child; returns (seconds, its peak RSS bytes, summary)."""
     code = (
         "import json, sys\n"
         "from ingestion.run import ingest\n"
@@ -29,12 +27,8 @@ def _ingest_subprocess(home: Path, feeds: list[str], as_of: str) -> tuple[float,
         "print(json.dumps({x.feed: {'rows': x.rows, 'accepted': x.accepted, 'files': x.files} for x in s}))\n"
     )
     env = {**os.environ, "LAKEHOUSE_HOME": str(home), "LAKEHOUSE_AS_OF": as_of}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    seconds = time.perf_counter() - started
-    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) * 1024
-    return seconds, peak, json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_measured([sys.executable, "-c", code], env=env)
+    return result.seconds, result.peak_rss, json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _as_of(landing: Path) -> str:

@@ -1,6 +1,7 @@
 """Simulator benchmark: generation speed and memory at demo (and bench) scale, and parameter recovery.
 
-Generation runs in a child process (``python -m simulator``) so its peak RSS is measured alone (``os.wait4``).
+Generation runs in a child process (``python -m simulator``) so its peak RSS is measured
+alone (its own VmHWM, see ``harness.run_measured``).
 Baseline for the timing: the pure I/O floor measured in the same run, i.e. the time to gzip (same level) and
 write as many uncompressed bytes as the simulator produced, from pre-built lines. The ratio says how much the
 simulation itself costs on top of writing its output.
@@ -11,12 +12,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.harness import BenchContext, Result, benchmark
+from benchmarks.harness import BenchContext, Result, benchmark, run_measured
 from lakehouse.settings import REPO_ROOT
 from simulator.generate import GZIP_LEVEL
 from simulator.recovery import recover
@@ -27,15 +27,8 @@ GIB = 1024**3
 def _run_child(scale: str, out: Path) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one generation in a child process."""
     cmd = [sys.executable, "-m", "simulator", "--scale", scale, "--seed", "42", "--out", str(out)]
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"simulator failed ({proc.returncode}): {err[-2000:]}")
-    return wall, usage.ru_maxrss * 1024
+    result = run_measured(cmd, cwd=REPO_ROOT)
+    return result.seconds, result.peak_rss
 
 
 def _uncompressed_bytes(root: Path) -> int:

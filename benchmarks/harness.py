@@ -188,3 +188,56 @@ def shared_landing(ctx: BenchContext, seed: int = 42) -> Path:
             check=True,
         )
     return landing
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss: int  # bytes: the child's own high-water mark
+    stdout: str
+    stderr: str
+
+
+def run_measured(argv: list[str], env: dict | None = None, cwd: Path | None = None) -> Measured:
+    """Run a child process; wall time and its own peak RSS.
+
+    ``ru_maxrss`` from ``wait4``/``RUSAGE_CHILDREN`` is unusable here: Linux carries the parent's high-water
+    mark into a forked child, so a child of a large benchmark process reports the parent's size. The child's
+    ``VmHWM`` (per address space, fresh after exec) is sampled from /proc until it exits.
+    """
+    import subprocess
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    status = Path(f"/proc/{proc.pid}/status")
+    peak = 0
+    out_chunks: list[str] = []
+    err_chunks: list[str] = []
+
+    import threading
+
+    def drain(stream, sink):
+        for line in stream:
+            sink.append(line)
+
+    threads = [
+        threading.Thread(target=drain, args=(proc.stdout, out_chunks), daemon=True),
+        threading.Thread(target=drain, args=(proc.stderr, err_chunks), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) * 1024)
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    stdout, stderr = "".join(out_chunks), "".join(err_chunks)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:3])} ... failed ({proc.returncode}): {stderr[-2000:]}")
+    return Measured(seconds, peak, stdout, stderr)
