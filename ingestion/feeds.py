@@ -15,7 +15,7 @@ import polars as pl
 
 from ingestion.contracts import Contract, Field
 from ingestion.loader import Feed
-from ingestion.readers import read_csv, read_json_array, read_json_lines
+from ingestion.readers import read_csv, read_json_array, read_json_lines, read_json_lines_batch
 from lakehouse import delta
 from lakehouse.settings import Settings
 
@@ -439,8 +439,14 @@ def _feed(contract: Contract, pattern: str, reader, **kw) -> Feed:
 FEEDS: dict[str, Feed] = {
     f.name: f
     for f in (
-        _feed(ORDERS, "orders/dt=*/hour=*/*.jsonl.gz", read_json_lines),
-        _feed(CLICKS, "clicks/dt=*/hour=*/*.ndjson.gz", read_json_lines, batch_files=240),
+        _feed(ORDERS, "orders/dt=*/hour=*/*.jsonl.gz", read_json_lines, batch_reader=read_json_lines_batch),
+        _feed(
+            CLICKS,
+            "clicks/dt=*/hour=*/*.ndjson.gz",
+            read_json_lines,
+            batch_files=240,
+            batch_reader=read_json_lines_batch,
+        ),
         _feed(AD_GOOGLE, "ad_spend/platform=google_ads/dt=*/*.csv", partial(csv, skip_lines=2)),
         _feed(AD_META, "ad_spend/platform=meta/dt=*/*.csv", csv),
         _feed(AD_TIKTOK, "ad_spend/platform=tiktok/dt=*/*.csv", csv),

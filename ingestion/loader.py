@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from ingestion import ledger
 from ingestion.contracts import Contract, arrow_type
-from ingestion.readers import ReadResult, UnreadableFileError
+from ingestion.readers import BatchRead, ReadResult, UnreadableFileError
 from ingestion.validate import validate
 from lakehouse import delta
 from lakehouse.secrets import pii_salt
@@ -63,6 +63,7 @@ class Feed:
     batch_files: int = 400
     batch_bytes: int = 256 * 1024 * 1024
     orphan_check: Callable[[pl.DataFrame, Settings], pl.Series] | None = None  # flags, never rejects
+    batch_reader: Callable[[list[tuple[Path, str]]], BatchRead] | None = None  # parses a whole batch at once
 
     def files(self, landing: Path) -> list[Path]:
         """Landing files in arrival order (modification time, then path): of two identical files the one
@@ -226,7 +227,7 @@ class Loader:
         entries: dict[str, ledger.FileEntry] = {}
         frames, malformed = [], []
         for path, rel, digest in batch:
-            entry = ledger.FileEntry(
+            entries[rel] = ledger.FileEntry(
                 file_path=rel,
                 feed=self.feed.name,
                 sha256=digest,
@@ -236,22 +237,40 @@ class Loader:
                 batch_id=batch_id,
                 started_at=now,
             )
-            entries[rel] = entry
+        if self.feed.batch_reader is not None:
             started = time.perf_counter()
-            try:
-                result = self.feed.reader(path, rel)
-            except UnreadableFileError as exc:
-                entry.status, entry.error = "failed", str(exc)
-                summary.errors.append(f"{rel}: {exc}")
-                continue
-            entry.read_seconds = time.perf_counter() - started
-            entry.rows_read = result.rows_read
-            if result.records.height:
-                frames.append(result.records)
-            if result.malformed.height:
-                malformed.append(
-                    result.malformed.with_columns(pl.lit(rel).alias("source_file"), pl.lit("malformed").alias("rule"))
-                )
+            read = self.feed.batch_reader([(path, rel) for path, rel, _ in batch])
+            share = (time.perf_counter() - started) / max(1, len(batch))
+            for rel, entry in entries.items():
+                if rel in read.failures:
+                    entry.status, entry.error = "failed", read.failures[rel]
+                    summary.errors.append(f"{rel}: {read.failures[rel]}")
+                else:
+                    entry.rows_read, entry.read_seconds = read.rows_read.get(rel, 0), share
+            if read.records.height:
+                frames.append(read.records)
+            if read.malformed.height:
+                malformed.append(read.malformed.with_columns(pl.lit("malformed").alias("rule")))
+        else:
+            for path, rel, _ in batch:
+                entry = entries[rel]
+                started = time.perf_counter()
+                try:
+                    result = self.feed.reader(path, rel)
+                except UnreadableFileError as exc:
+                    entry.status, entry.error = "failed", str(exc)
+                    summary.errors.append(f"{rel}: {exc}")
+                    continue
+                entry.read_seconds = time.perf_counter() - started
+                entry.rows_read = result.rows_read
+                if result.records.height:
+                    frames.append(result.records)
+                if result.malformed.height:
+                    malformed.append(
+                        result.malformed.with_columns(
+                            pl.lit(rel).alias("source_file"), pl.lit("malformed").alias("rule")
+                        )
+                    )
         raw = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
         validated = validate(contract, raw, self.settings.now(), salt=self.salt) if raw.height else None
 
@@ -279,15 +298,24 @@ class Loader:
                 pl.lit(False).alias("replayed"),
             )
             delta.create_table(self.quarantine, QUARANTINE_SCHEMA, description=f"rejected records of {self.feed.name}")
-            versions[f"quarantine/{self.feed.name}"] = delta.merge(
-                self.quarantine,
-                _to_arrow(rejected_frame, QUARANTINE_SCHEMA),
-                keys=list(QUARANTINE_KEY),
-                when_matched="ignore",
-                metadata={"run_id": self.run_id, "batch_id": batch_id},
-            ).version
             for row in rejected_frame.group_by("source_file").len().iter_rows():
                 quarantined_per_file[row[0]] = row[1]
+            # idempotent on (file checksum, line): a re-run after a crash adds nothing twice
+            held = delta.read_arrow(
+                self.quarantine, columns=list(QUARANTINE_KEY), filters=[("source_sha256", "in", list(sha.values()))]
+            )
+            if held.num_rows:
+                rejected_frame = rejected_frame.join(
+                    pl.from_arrow(held),
+                    on=list(QUARANTINE_KEY),
+                    how="anti",
+                )
+            if rejected_frame.height:
+                versions[f"quarantine/{self.feed.name}"] = delta.write(
+                    self.quarantine,
+                    _to_arrow(rejected_frame, QUARANTINE_SCHEMA),
+                    metadata={"run_id": self.run_id, "batch_id": batch_id},
+                ).version
         accepted_per_file = dict(accepted.group_by("_source_file").len().iter_rows()) if accepted.height else {}
         flagged_per_file = (
             dict(accepted.filter(pl.col("_orphan")).group_by("_source_file").len().iter_rows())

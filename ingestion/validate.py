@@ -228,7 +228,7 @@ def validate(
     reason = reason_chain.otherwise(pl.lit(None, dtype=pl.String))
 
     offsets = [_offset(pl.col(f.src)).alias(f"{f.name}_offset") for f in contract.fields if f.keep_offset]
-    frame = raw.with_columns(rule.alias("_rule"), reason.alias("_reason"))
+    frame = raw.with_columns(rule.alias("_rule"))  # reasons are formatted for rejected rows only
     good = frame.filter(pl.col("_rule").is_null())
     hashed = [
         salted_hash(good[contract.field(src).src].cast(pl.String), salt).alias(dst) for src, dst in contract.hash_fields
@@ -258,11 +258,15 @@ def validate(
             pl.col("_source_file").str.extract(r"dt=(\d{4}-\d{2}-\d{2})", 1).str.to_date().alias("snapshot_date")
         )
     out.accepted = accepted
-    out.rejected = frame.filter(pl.col("_rule").is_not_null()).select(
-        pl.col("_file").alias("source_file"),
-        pl.col("_line").cast(pl.Int64).alias("source_line"),
-        pl.col("_rule").alias("rule"),
-        pl.col("_reason").alias("reason"),
-        pl.col("_raw").alias("raw_record"),
+    out.rejected = (
+        frame.filter(pl.col("_rule").is_not_null())
+        .with_columns(reason.alias("_reason"))
+        .select(
+            pl.col("_file").alias("source_file"),
+            pl.col("_line").cast(pl.Int64).alias("source_line"),
+            pl.col("_rule").alias("rule"),
+            pl.col("_reason").alias("reason"),
+            pl.col("_raw").alias("raw_record"),
+        )
     )
     return out

@@ -14,7 +14,13 @@ import pytest
 from ingestion import ledger
 from ingestion.contracts import Contract, Field
 from ingestion.loader import Feed, Loader
-from ingestion.readers import UnreadableFileError, read_csv, read_json_array, read_json_lines
+from ingestion.readers import (
+    UnreadableFileError,
+    read_csv,
+    read_json_array,
+    read_json_lines,
+    read_json_lines_batch,
+)
 from ingestion.validate import hash_id, validate
 from lakehouse import delta
 from lakehouse.secrets import pii_salt
@@ -63,11 +69,15 @@ def write_jsonl(path: Path, lines: list[str]) -> Path:
     return path
 
 
-@pytest.fixture
-def env(tmp_path):
+@pytest.fixture(params=["per_file", "batch"])
+def env(tmp_path, request):
+    """Each loader test runs with the per-file reader and with the whole-batch JSON reader."""
     settings = load_settings({"LAKEHOUSE_HOME": str(tmp_path / "home"), "LAKEHOUSE_AS_OF": AS_OF.isoformat()})
     settings.paths.ensure()
-    feed = Feed("toy_orders", CONTRACT, "toy/dt=*/*.jsonl.gz", read_json_lines, batch_files=2)
+    batch_reader = read_json_lines_batch if request.param == "batch" else None
+    feed = Feed(
+        "toy_orders", CONTRACT, "toy/dt=*/*.jsonl.gz", read_json_lines, batch_files=2, batch_reader=batch_reader
+    )
     return settings, feed
 
 
