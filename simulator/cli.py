@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def simulate(
 
     settings = get_settings()
     out = out or settings.paths.landing
-    console = Console(stderr=True)
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)  # full table in logs too
     yesterday = settings.now().date() - timedelta(days=1)
     first: date | None = start.date() if start else None
     label = "next day" if next_day else f"{scale} world"
