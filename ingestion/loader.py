@@ -148,6 +148,8 @@ def restricted_schema(contract: Contract) -> pa.Schema:
     fields = [pa.field(k, pa.string(), nullable=False) for k in contract.primary_key]
     fields += [pa.field(f.name, arrow_type(f.type)) for f in contract.pii_fields]
     fields += [pa.field(dst, pa.string()) for _, dst in contract.hash_fields]
+    if "event_date" in contract.partition_by:
+        fields.append(pa.field("event_date", pa.date32()))
     fields.append(pa.field("_ingested_at", pa.timestamp("us", tz="UTC")))
     return pa.schema(fields)
 
@@ -157,6 +159,23 @@ def _to_arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
         if f.name not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(f.name))
     return frame.select(schema.names).to_arrow().cast(schema)
+
+
+def _append_new(
+    table_path: Path, frame: pl.DataFrame, schema: pa.Schema, keys: list[str], filters: list, metadata: dict
+) -> int | None:
+    """Append the rows of ``frame`` whose ``keys`` the table does not hold yet (``filters`` narrow the key scan
+    to the partitions or files concerned). Idempotent, so a re-run after a crash adds nothing twice; used
+    instead of MERGE, whose cost grows with the table. Returns the new version, or None if nothing was new."""
+    if delta.table_exists(table_path):
+        held = delta.read_arrow(table_path, columns=keys, filters=filters)
+        if held.num_rows:
+            existing = pl.from_arrow(held)
+            assert isinstance(existing, pl.DataFrame)
+            frame = frame.join(existing.cast({k: frame.schema[k] for k in keys}), on=keys, how="anti", nulls_equal=True)
+    if not frame.height:
+        return None
+    return delta.write(table_path, _to_arrow(frame, schema), metadata=metadata).version
 
 
 def _existing_keys(table_path: Path, keys: tuple[str, ...], dates: list[date] | None) -> pl.DataFrame | None:
@@ -300,22 +319,13 @@ class Loader:
             delta.create_table(self.quarantine, QUARANTINE_SCHEMA, description=f"rejected records of {self.feed.name}")
             for row in rejected_frame.group_by("source_file").len().iter_rows():
                 quarantined_per_file[row[0]] = row[1]
-            # idempotent on (file checksum, line): a re-run after a crash adds nothing twice
-            held = delta.read_arrow(
-                self.quarantine, columns=list(QUARANTINE_KEY), filters=[("source_sha256", "in", list(sha.values()))]
-            )
-            if held.num_rows:
-                rejected_frame = rejected_frame.join(
-                    pl.from_arrow(held),
-                    on=list(QUARANTINE_KEY),
-                    how="anti",
-                )
-            if rejected_frame.height:
-                versions[f"quarantine/{self.feed.name}"] = delta.write(
-                    self.quarantine,
-                    _to_arrow(rejected_frame, QUARANTINE_SCHEMA),
-                    metadata={"run_id": self.run_id, "batch_id": batch_id},
-                ).version
+            version = _append_new(
+                self.quarantine, rejected_frame, QUARANTINE_SCHEMA, list(QUARANTINE_KEY),
+                filters=[("source_sha256", "in", list(sha.values()))],
+                metadata={"run_id": self.run_id, "batch_id": batch_id},
+            )  # fmt: skip
+            if version is not None:
+                versions[f"quarantine/{self.feed.name}"] = version
         accepted_per_file = dict(accepted.group_by("_source_file").len().iter_rows()) if accepted.height else {}
         flagged_per_file = (
             dict(accepted.filter(pl.col("_orphan")).group_by("_source_file").len().iter_rows())
@@ -386,16 +396,22 @@ class Loader:
                     *[pl.col(k).cast(pl.String) for k in contract.primary_key],
                     *[f.name for f in contract.pii_fields],
                     *[dst for _, dst in contract.hash_fields],
+                    *(["event_date"] if "event_date" in accepted.columns else []),
                     "_ingested_at",
                 )
                 rschema = restricted_schema(contract)
-                delta.create_table(restricted_path, rschema, description=f"RESTRICTED: raw PII of {self.feed.name}")
-                versions[f"bronze/{contract.restricted_table}"] = delta.merge(
-                    restricted_path,
-                    _to_arrow(pii_frame.unique(list(contract.primary_key)), rschema),
-                    keys=list(contract.primary_key),
-                    when_matched="ignore",
-                ).version
+                partitioned = "event_date" in contract.partition_by
+                delta.create_table(
+                    restricted_path, rschema, partition_by=["event_date"] if partitioned else None,
+                    description=f"RESTRICTED: raw PII of {self.feed.name}",
+                )  # fmt: skip
+                version = _append_new(
+                    restricted_path, pii_frame.unique(list(contract.primary_key)), rschema, list(contract.primary_key),
+                    filters=[("event_date", "in", dates)] if partitioned and dates else [],
+                    metadata={"run_id": self.run_id, "batch_id": batch_id},
+                )  # fmt: skip
+                if version is not None:
+                    versions[f"bronze/{contract.restricted_table}"] = version
         return accepted, duplicates_per_file, versions
 
     def replay_quarantine(self, rule: str | None = None) -> FeedSummary:
