@@ -265,33 +265,40 @@ def render_clicks(world, d: date, s: dict) -> list[FileOut]:
     hours = _hourly(out["ts"].to_numpy(), day0)
     lines = out["line"].to_list()
     keys = out["event_id"].to_list()
+    return _hourly_files("clicks", "events-{stamp}T{hr:02d}.ndjson.gz", d, hours, lines, keys, arrival_lag=1)
+
+
+RECORD_DEFECTS = (
+    "duplicate_record",
+    "malformed_json",
+    "missing_field",
+    "wrong_type",
+    "future_timestamp",
+    "bad_amount",
+    "unknown_currency",
+)
+
+
+def _hourly_files(
+    feed: str, name: str, d: date, hours: np.ndarray, lines: list[str], keys: list[str], arrival_lag: int
+) -> list[FileOut]:
+    """Split a day's time-sorted NDJSON lines into 24 hourly gzip files (empty files for quiet hours)."""
     cuts = np.searchsorted(hours, np.arange(25))
-    files = []
     stamp = d.strftime("%Y%m%d")
-    for hr in range(24):
-        a, b = cuts[hr], cuts[hr + 1]
-        files.append(
-            FileOut(
-                feed="clicks",
-                path=f"clicks/dt={d.isoformat()}/hour={hr:02d}/events-{stamp}T{hr:02d}.ndjson.gz",
-                fmt="ndjson",
-                lines=lines[a:b],
-                keys=keys[a:b],
-                event_date=d,
-                arrival=_arrival_hour(d, hr, 1),
-                compress=True,
-                defect_kinds=(
-                    "duplicate_record",
-                    "malformed_json",
-                    "missing_field",
-                    "wrong_type",
-                    "future_timestamp",
-                    "bad_amount",
-                    "unknown_currency",
-                ),
-            )
+    return [
+        FileOut(
+            feed=feed,
+            path=f"{feed}/dt={d.isoformat()}/hour={hr:02d}/" + name.format(stamp=stamp, hr=hr),
+            fmt="ndjson",
+            lines=lines[cuts[hr] : cuts[hr + 1]],
+            keys=keys[cuts[hr] : cuts[hr + 1]],
+            event_date=d,
+            arrival=_arrival_hour(d, hr, arrival_lag),
+            compress=True,
+            defect_kinds=RECORD_DEFECTS,
         )
-    return files
+        for hr in range(24)
+    ]
 
 
 def order_ids(idx: pl.Expr) -> pl.Expr:
@@ -302,7 +309,6 @@ def order_ids(idx: pl.Expr) -> pl.Expr:
 def render_orders(world, d: date, versions: tuple, offsets: np.ndarray) -> list[FileOut]:
     v, items, ships = versions
     day0 = int((d - date(1970, 1, 1)).days) * 86_400_000
-    stamp = d.strftime("%Y%m%d")
     if len(v) == 0:
         lines, keys, hours = [], [], np.zeros(0, dtype=np.int64)
     else:
@@ -440,32 +446,7 @@ def render_orders(world, d: date, versions: tuple, offsets: np.ndarray) -> list[
         keys = out["order_id"].to_list()
         text = out.drop("ts").write_ndjson()
         lines = text.split("\n")[:-1]
-    cuts = np.searchsorted(hours, np.arange(25))
-    files = []
-    for hr in range(24):
-        a, b = cuts[hr], cuts[hr + 1]
-        files.append(
-            FileOut(
-                feed="orders",
-                path=f"orders/dt={d.isoformat()}/hour={hr:02d}/orders-{stamp}T{hr:02d}.jsonl.gz",
-                fmt="ndjson",
-                lines=lines[a:b],
-                keys=keys[a:b],
-                event_date=d,
-                arrival=_arrival_hour(d, hr, 2),
-                compress=True,
-                defect_kinds=(
-                    "duplicate_record",
-                    "malformed_json",
-                    "missing_field",
-                    "wrong_type",
-                    "future_timestamp",
-                    "bad_amount",
-                    "unknown_currency",
-                ),
-            )
-        )
-    return files
+    return _hourly_files("orders", "orders-{stamp}T{hr:02d}.jsonl.gz", d, hours, lines, keys, arrival_lag=2)
 
 
 def tracking_numbers(carrier: np.ndarray, counter: np.ndarray, seed: int) -> np.ndarray:
