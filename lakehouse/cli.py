@@ -73,32 +73,29 @@ def doctor(skip: tuple[str, ...]) -> None:
     console.print("[green]all checks passed[/green]")
 
 
+def _show(mapping: dict[str, str], headers: tuple[str, str], as_json: bool) -> None:
+    """Print a name -> value mapping as JSON or as a two-column table."""
+    if as_json:
+        click.echo(json.dumps(mapping, indent=2))
+        return
+    table = Table(*headers, box=None)
+    for key, value in mapping.items():
+        table.add_row(key, value)
+    console.print(table)
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def paths(as_json: bool) -> None:
     """Show where everything lives (all under LAKEHOUSE_HOME)."""
-    named = {k: str(v) for k, v in get_settings().paths.all().items()}
-    if as_json:
-        click.echo(json.dumps(named, indent=2))
-        return
-    table = Table("what", "path", box=None)
-    for key, value in named.items():
-        table.add_row(key, value)
-    console.print(table)
+    _show({k: str(v) for k, v in get_settings().paths.all().items()}, ("what", "path"), as_json)
 
 
 @cli.command("settings")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show_settings(as_json: bool) -> None:
     """Show every setting with the environment variable that overrides it."""
-    values = get_settings().describe()
-    if as_json:
-        click.echo(json.dumps(values, indent=2))
-        return
-    table = Table("variable", "value", box=None)
-    for key, value in values.items():
-        table.add_row(key, value)
-    console.print(table)
+    _show(get_settings().describe(), ("variable", "value"), as_json)
 
 
 @cli.command()
