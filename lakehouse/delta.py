@@ -183,17 +183,24 @@ def write(
     app_id: str | None = None,
     app_version: int | None = None,
     retries: int = 5,
+    replace_schema: bool = False,
 ) -> WriteResult:
     """Append or overwrite (the whole table, or only the rows matching ``predicate``).
 
-    Creates the table on first write. With ``app_id``/``app_version`` the commit is exactly-once: when the
+    Creates the table on first write. ``replace_schema`` (whole-table overwrite only) replaces the table's
+    schema and partitioning with the data's, for rebuilt derived tables whose definition changed. With ``app_id``/``app_version`` the commit is exactly-once: when the
     table already records that transaction the write is skipped and ``skipped=True`` returned.
     """
     table = _as_table(data)
     if app_id is not None and app_version is not None and already_committed(path, app_id, app_version):
         return WriteResult(_name(path), open_table(path).version(), 0, skipped=True)
-    schema_mode: Literal["merge"] | None = None
-    if table_exists(path):
+    schema_mode: Literal["merge", "overwrite"] | None = None
+    if replace_schema:
+        if mode != "overwrite" or predicate is not None:
+            raise ValueError("replace_schema needs a whole-table overwrite (mode='overwrite', no predicate)")
+        Path(path).mkdir(parents=True, exist_ok=True)
+        schema_mode = "overwrite"
+    elif table_exists(path):
         table = conform(path, table, table_schema(path), allow_new_columns=evolve_schema)
         if evolve_schema and len(table.schema) > len(table_schema(path)):
             schema_mode = "merge"

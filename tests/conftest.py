@@ -61,3 +61,17 @@ def tiny_bronze(tiny_landing: Path):
     from ingestion.run import ingest
 
     return {s.feed: s for s in ingest()}
+
+
+@pytest.fixture(scope="session")
+def tiny_warehouse(tiny_bronze) -> Path:
+    """The tiny world built by dbt (every layer, tests included) into a warehouse file, once per session."""
+    from lakehouse.dbt_runner import run_dbt
+
+    database = get_settings().paths.warehouse / "tiny_build.duckdb"
+    if not database.exists():
+        result = run_dbt(["build"], database, echo=False)
+        assert result.ok, "dbt build failed on tiny data: " + "; ".join(
+            f"{n.name}: {n.message}" for n in result.failed
+        )
+    return database
