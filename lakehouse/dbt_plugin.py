@@ -47,8 +47,14 @@ class Plugin(BasePlugin):
             partition_by = [partition_by]
         metadata = {"writer": "dbt", "model": model, "invocation_id": options.get("invocation_id", "")}
         window_start = options.get("window_start")
+        unique_key = options.get("unique_key") or None
+        if isinstance(unique_key, str):
+            unique_key = [unique_key]
         try:
-            if window_start and delta.table_exists(path):
+            if window_start and unique_key and delta.table_exists(path):
+                # rows of the window may replace rows dated before it (an order updated weeks after creation)
+                delta.merge(path, data, unique_key, when_matched="update", metadata=metadata)
+            elif window_start and delta.table_exists(path):
                 column = options["window_column"]
                 delta.write(
                     path,

@@ -2,7 +2,7 @@
   materialized='delta': the model becomes a Delta table in lake/silver/<model> (committed through
   delta-rs by the delta_lake plugin, lakehouse/dbt_plugin.py) and a DuckDB view over it.
   Config: partition_by (list), incremental_column (date column; makes the model incremental, see
-  incremental_window_start), description.
+  incremental_window_start), unique_key (incremental runs upsert on it instead of replacing the window).
 -#}
 {% materialization delta, adapter='duckdb' %}
   {%- set target_relation = this.incorporate(type='view') -%}
@@ -18,6 +18,7 @@
       'partition_by': config.get('partition_by'),
       'window_start': (window_start | replace("date ", "") | replace("'", "")) if window_start else none,
       'window_column': config.get('incremental_column'),
+      'unique_key': config.get('unique_key'),
       'invocation_id': invocation_id,
   }) %}
 
