@@ -9,9 +9,12 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lakehouse import __version__
@@ -163,6 +166,209 @@ def bench(scale: str, only: tuple[str, ...], repeats: int) -> None:
     console.print(f"[dim]written to {get_settings().paths.bench}/results.md[/dim]")
     if report["errors"]:
         sys.exit(1)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(escape(message), style="red")
+    sys.exit(code)
+
+
+@cli.command()
+@click.option(
+    "--layer",
+    type=click.Choice(["silver", "marts", "all"]),
+    default="all",
+    show_default=True,
+    help="silver: staging + silver Delta tables; marts: dims, facts, KPI marts; all: both in order.",
+)
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
+@click.option("--select", "select", multiple=True, help="Only these nodes (dbt selection syntax, repeatable).")
+@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another dbt writer.")
+@click.option("--threads", type=int, default=1, show_default=True, help="dbt threads.")
+@click.option("--quiet", is_flag=True, help="Only the per-model result table, not dbt's log.")
+def build(layer: str, full_refresh: bool, select: tuple[str, ...], wait: float, threads: int, quiet: bool) -> None:
+    """Build the warehouse with dbt into the build copy (readers keep the published file until `publish`).
+
+    \b
+    Examples:
+      lakehouse build                      # silver, then marts (with their tests)
+      lakehouse build --layer marts --select +kpi_daily
+      lakehouse build --full-refresh       # rebuild incremental models from scratch
+    """
+    from lakehouse.warehouse import DbtError, WriterBusyError
+    from lakehouse.warehouse import build as build_warehouse
+
+    try:
+        result = build_warehouse(
+            layer, full_refresh=full_refresh, select=select, wait_seconds=wait, threads=threads, echo=not quiet
+        )
+    except (DbtError, WriterBusyError) as exc:
+        _fail(str(exc))
+    console.print(
+        f"[green]built[/green] {', '.join(r.layer for r in result.runs)} in {result.seconds:.1f}s into "
+        f"{result.database}; `lakehouse publish` makes it the warehouse readers see"
+    )
+
+
+@cli.command()
+@click.option("--rollback", is_flag=True, help="Put the previously published file back (again: roll forward).")
+@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for a running dbt writer.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole publish manifest as JSON.")
+def publish(rollback: bool, wait: float, as_json: bool) -> None:
+    """Atomically swap the build copy in as warehouse/warehouse.duckdb and record a publish manifest.
+
+    Refuses a build whose last dbt run failed. The replaced file is kept as warehouse/previous/ for --rollback.
+    """
+    from lakehouse.warehouse import PublishError, WriterBusyError, files
+    from lakehouse.warehouse import publish as publish_warehouse
+
+    try:
+        manifest = publish_warehouse(rollback=rollback, wait_seconds=wait)
+    except (PublishError, WriterBusyError) as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(manifest, indent=2, default=str))
+        return
+    f = files()
+    quality = manifest.get("quality", {})
+    rows = {
+        "published": str(f.published),
+        "published_at": str(manifest.get("published_at")),
+        "sha256": str(manifest.get("sha256")),
+        "size": f"{int(manifest.get('size_bytes') or 0) / 1024**2:,.1f} MiB",
+        "dbt invocations": ", ".join(str(i) for i in manifest.get("dbt", {}).get("invocations", [])),
+        "quality": f"{quality.get('status')} (dbt tests {quality.get('dbt_tests')})",
+        "lake tables read": str(len(manifest.get("lake_versions", {}))),
+        "manifest": str(f.manifest),
+    }
+    if rollback:
+        rows = {"rolled back to": str(manifest.get("published_at")), **rows}
+    _show(rows, ("publish", "value"), as_json=False)
+
+
+def _reader_connection(include_restricted: bool):
+    from lakehouse.duck import connect
+
+    settings = get_settings()
+    if not settings.paths.warehouse_file.exists():
+        err_console.print(
+            "[yellow]no published warehouse yet (lakehouse build && lakehouse publish): lake tables only[/yellow]"
+        )
+    if include_restricted:
+        err_console.print("[yellow]restricted PII tables attached (bronze.*_pii): handle with care[/yellow]")
+    return connect(include_restricted=include_restricted, settings=settings)
+
+
+@cli.command()
+@click.argument("query")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]), default="table", show_default=True
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@click.option("--include-restricted", is_flag=True, help="Also attach the restricted PII tables (bronze.*_pii).")
+def sql(query: str, fmt: str, output: Path | None, include_restricted: bool) -> None:
+    """Run SQL on the published warehouse (read-only) and the lake tables; print or save the result.
+
+    \b
+    Examples:
+      lakehouse sql "select date_reporting, sum(gmv_reporting) from kpi_daily group by 1 order by 1"
+      lakehouse sql "select * from fct_orders limit 10" --format csv
+      lakehouse sql "select * from bronze.orders" --format parquet --output orders.parquet
+    """
+    from lakehouse.shell import QueryError, emit, run_statements
+
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet needs --output FILE")
+    con = _reader_connection(include_restricted)
+    try:
+        relation = run_statements(con, query)
+        if relation is None:
+            err_console.print("OK", style="dim")
+            return
+        _, note = emit(relation, fmt, console, output)
+        if note:
+            (console if fmt == "table" and output is None else err_console).print(note, style="dim")
+    except QueryError as exc:
+        _fail(f"SQL error: {exc}")
+    finally:
+        con.close()
+
+
+@cli.command()
+@click.option("--include-restricted", is_flag=True, help="Also attach the restricted PII tables (bronze.*_pii).")
+def shell(include_restricted: bool) -> None:
+    """Interactive DuckDB prompt over the published warehouse (read-only) and the lake tables.
+
+    Statements end with `;`; `.tables`, `.schema NAME`, `.help`, `.quit`. Reads piped stdin too:
+    `echo "select count(*) from fct_orders;" | lakehouse shell` (exits 1 if a statement failed).
+    """
+    from lakehouse.shell import Shell
+
+    con = _reader_connection(include_restricted)
+    repl = Shell(con, console, err_console, history=get_settings().paths.cache / "shell_history")
+    try:
+        errors = repl.run()
+    finally:
+        con.close()
+    if errors and not repl.interactive:
+        sys.exit(1)
+
+
+@cli.command(
+    "dbt",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "allow_interspersed_args": False},
+)
+@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another dbt writer.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def dbt_command(wait: float, args: tuple[str, ...]) -> None:
+    """Any dbt command with the project's environment, against the build copy (one writer at a time).
+
+    \b
+    Examples:
+      lakehouse dbt -- test --select fct_orders
+      lakehouse dbt -- ls --select tag:marts
+      lakehouse dbt -- show --inline "select count(*) from {{ ref('fct_orders') }}"
+    A failing run/build/test is recorded and blocks `lakehouse publish` until a later run passes.
+    """
+    from lakehouse.warehouse import WriterBusyError
+    from lakehouse.warehouse import dbt as run_dbt
+
+    if not args:
+        raise click.UsageError("give dbt arguments after --, e.g. `lakehouse dbt -- ls`")
+    try:
+        code = run_dbt(list(args), wait_seconds=wait)
+    except WriterBusyError as exc:
+        _fail(str(exc))
+    sys.exit(code)
+
+
+@cli.command("warehouse-docs")
+@click.option("--check", is_flag=True, help="Exit 1 if docs/metrics.md is out of date instead of writing it.")
+@click.option("--docs", "dbt_docs", is_flag=True, help="Also run `dbt docs generate` (offline) into the dbt target.")
+def warehouse_docs(check: bool, dbt_docs: bool) -> None:
+    """Regenerate docs/metrics.md from the metric glossary (and dbt's docs site with --docs)."""
+    from lakehouse.glossary import DOC_PATH, render_current
+
+    text = render_current()
+    if check:
+        if not DOC_PATH.exists() or DOC_PATH.read_text() != text:
+            _fail(f"{DOC_PATH} is out of date: run `lakehouse warehouse-docs`")
+        console.print(f"{DOC_PATH} is up to date")
+    else:
+        DOC_PATH.write_text(text)
+        console.print(f"wrote {DOC_PATH}")
+    if dbt_docs:
+        from lakehouse.dbt_runner import target_path
+        from lakehouse.warehouse import WriterBusyError
+        from lakehouse.warehouse import dbt as run_dbt
+
+        try:
+            code = run_dbt(["docs", "generate"])
+        except WriterBusyError as exc:
+            _fail(str(exc))
+        if code:
+            _fail(f"dbt docs generate failed (exit {code})", code)
+        console.print(f"dbt docs written to {target_path(get_settings())} (open index.html)")
 
 
 def _register_stage_commands() -> None:

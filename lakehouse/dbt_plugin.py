@@ -64,7 +64,8 @@ class Plugin(BasePlugin):
                     metadata=metadata,
                 )
             else:
-                delta.write(path, data, mode="overwrite", partition_by=partition_by, metadata=metadata,
-                            replace_schema=True)
+                delta.write(
+                    path, data, mode="overwrite", partition_by=partition_by, metadata=metadata, replace_schema=True
+                )
         except delta.DeltaIOError as exc:
             raise DeltaModelError(f"{model}: committing {data.num_rows} rows to {path} failed: {exc}") from exc

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +58,7 @@ class DbtResult:
     seconds: float
     invocation_id: str | None = None
     nodes: list[NodeResult] = field(default_factory=list)
+    output_tail: str = ""  # the last lines dbt printed (parse errors leave no run results)
 
     @property
     def ok(self) -> bool:
@@ -63,7 +66,21 @@ class DbtResult:
 
     @property
     def failed(self) -> list[NodeResult]:
-        return [n for n in self.nodes if n.status in ("error", "fail", "runtime error")]
+        return [n for n in self.nodes if n.status in FAILED_STATUSES]
+
+    def describe_failure(self) -> str:
+        """What went wrong, for an error message: the failing nodes and their messages, else dbt's output."""
+        if self.failed:
+            return "\n".join(f"  {n.unique_id} ({n.status}): {first_lines(n.message)}" for n in self.failed)
+        return "  " + (self.output_tail.strip()[-3000:] or "no output").replace("\n", "\n  ")
+
+
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
+
+def first_lines(text: str, lines: int = 6) -> str:
+    kept = text.strip().splitlines()[:lines]
+    return " | ".join(line.strip() for line in kept if line.strip())
 
 
 def target_path(settings: Settings) -> Path:
@@ -93,8 +110,10 @@ def dbt_env(settings: Settings, database: Path, threads: int = 1) -> dict[str, s
 
 
 @contextmanager
-def writer_lock(settings: Settings, wait_seconds: float = 0.0) -> Iterator[None]:
-    """The single-writer lock: at most one dbt process builds the warehouse at a time."""
+def writer_lock(settings: Settings | None = None, wait_seconds: float = 0.0) -> Iterator[None]:
+    """The single-writer lock: at most one dbt process builds the warehouse at a time. Raises
+    :class:`WriterBusyError` (naming the holder) if it is still held after ``wait_seconds``."""
+    settings = settings or get_settings()
     lock_file = settings.paths.run / "dbt-writer.lock"
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "a+") as fh:
@@ -113,7 +132,7 @@ def writer_lock(settings: Settings, wait_seconds: float = 0.0) -> Iterator[None]
                 time.sleep(0.5)
         fh.seek(0)
         fh.truncate()
-        fh.write(f"pid {__import__('os').getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}")
+        fh.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}")
         fh.flush()
         try:
             yield
@@ -156,7 +175,8 @@ def run_dbt(
     threads: int = 1,
     echo: bool = True,
 ) -> DbtResult:
-    """Run ``dbt <args>`` against ``database`` (a DuckDB file). Output streams to our stdout when ``echo``."""
+    """Run ``dbt <args>`` against ``database`` (a DuckDB file). Output streams to our stdout when ``echo``
+    (through Python, so an Airflow task log captures it); the last lines are kept in ``output_tail``."""
     settings = settings or get_settings()
     settings.paths.ensure()
     database.parent.mkdir(parents=True, exist_ok=True)
@@ -165,16 +185,30 @@ def run_dbt(
     started = time.monotonic()
     results_file = target_path(settings) / "run_results.json"
     results_file.unlink(missing_ok=True)
-    proc = subprocess.run(
-        cmd,
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        stdout=None if echo else subprocess.PIPE,
-        stderr=subprocess.STDOUT if not echo else None,
-        text=True,
+    tail: deque[str] = deque(maxlen=200)
+    proc = subprocess.Popen(
+        cmd, cwd=DBT_PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            tail.append(line)
+            if echo:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        proc.wait()
+    finally:
+        if proc.poll() is None:  # interrupted: do not leave a dbt writer behind
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
     invocation_id, nodes = read_run_results(settings)
-    result = DbtResult(list(args), proc.returncode, time.monotonic() - started, invocation_id, nodes)
-    if not echo and proc.returncode != 0 and proc.stdout:
-        sys.stderr.write(proc.stdout[-20000:])
+    result = DbtResult(
+        list(args), proc.returncode, time.monotonic() - started, invocation_id, nodes, output_tail="".join(tail)
+    )
+    if not echo and proc.returncode != 0:
+        sys.stderr.write(result.output_tail[-20000:])
     return result

@@ -188,8 +188,9 @@ def write(
     """Append or overwrite (the whole table, or only the rows matching ``predicate``).
 
     Creates the table on first write. ``replace_schema`` (whole-table overwrite only) replaces the table's
-    schema and partitioning with the data's, for rebuilt derived tables whose definition changed. With ``app_id``/``app_version`` the commit is exactly-once: when the
-    table already records that transaction the write is skipped and ``skipped=True`` returned.
+    schema and partitioning with the data's, for rebuilt derived tables whose definition changed.
+    With ``app_id``/``app_version`` the commit is exactly-once: when the table already records that
+    transaction the write is skipped and ``skipped=True`` returned.
     """
     table = _as_table(data)
     if app_id is not None and app_version is not None and already_committed(path, app_id, app_version):

@@ -8,20 +8,27 @@ LH=.venv/bin/lakehouse
 started=$(date +%s)
 landing=$("$LH" paths --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["landing"])')
 
-echo "== 1/3 doctor"
+echo "== 1/5 doctor"
 "$LH" doctor
 
-echo "== 2/3 simulate ($SCALE)"
+echo "== 2/5 simulate ($SCALE)"
 if [ -f "$landing/_simulator/ground_truth.json" ]; then
   echo "a simulated world already exists in $landing (kept; 'lakehouse simulate --next-day' adds a day)"
 else
   "$LH" simulate --scale "$SCALE"
 fi
 
-echo "== 3/3 ingest landing -> bronze"
+echo "== 3/5 ingest landing -> bronze"
 "$LH" ingest
+
+echo "== 4/5 build the warehouse (dbt: silver Delta tables, then marts; tests gate each layer)"
+"$LH" build --layer all
+
+echo "== 5/5 publish warehouse.duckdb for readers"
+"$LH" publish
 
 echo
 echo "done in $(( $(date +%s) - started ))s. Query it:"
-echo "  .venv/bin/python -c \"from lakehouse import connect; print(connect().sql('select count(*) from bronze.orders'))\""
+echo "  .venv/bin/lakehouse sql \"select date_reporting, sum(gmv_reporting) as gmv from kpi_daily group by 1 order by 1 desc limit 7\""
+echo "  .venv/bin/lakehouse shell"
 "$LH" paths | head -5

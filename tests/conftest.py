@@ -65,13 +65,15 @@ def tiny_bronze(tiny_landing: Path):
 
 @pytest.fixture(scope="session")
 def tiny_warehouse(tiny_bronze) -> Path:
-    """The tiny world built by dbt (every layer, tests included) into a warehouse file, once per session."""
-    from lakehouse.dbt_runner import run_dbt
+    """The tiny world built by dbt (every layer, tests included) and published, once per session: returns the
+    published warehouse file, as readers see it (open it read-only)."""
+    from lakehouse import warehouse
 
-    database = get_settings().paths.warehouse / "tiny_build.duckdb"
-    if not database.exists():
-        result = run_dbt(["build"], database, echo=False)
-        assert result.ok, "dbt build failed on tiny data: " + "; ".join(
-            f"{n.name}: {n.message}" for n in result.failed
-        )
-    return database
+    settings = get_settings()
+    if not settings.paths.warehouse_file.exists():
+        try:
+            warehouse.build("all", settings=settings, echo=False)
+        except warehouse.DbtError as exc:
+            pytest.fail(f"dbt build failed on tiny data: {exc}", pytrace=False)
+        warehouse.publish(settings=settings)
+    return settings.paths.warehouse_file

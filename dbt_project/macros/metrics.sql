@@ -2,7 +2,7 @@
   The one definition of a KPI: `{{ metric('gmv') }}` renders the SQL written for that metric in the
   glossary (models/marts/kpi/_kpi__glossary.yml, meta of the `metric_glossary` model). KPI marts select
   `{{ metric('gmv') }} as gmv_reporting`; they never spell a KPI formula themselves
-  (tests/unit/test_metric_glossary.py enforces it).
+  (tests/integration/test_metric_glossary.py enforces it).
   Base metrics are aggregates over the glossary's `model` (a fact); derived metrics combine other metrics'
   columns at the grain of the mart row, e.g. aov = gmv_reporting / orders.
 -#}

@@ -65,3 +65,28 @@ def test_ingest_dag_has_a_task_and_asset_per_feed(airflow_db):
     for feed, tables in FEED_TABLES.items():
         outlets = {a.uri for a in dag.get_task(f"ingest_{feed}").outlets}
         assert outlets == {asset_uri("bronze", t) for t in tables}
+
+
+def test_build_warehouse_dag_is_gated_by_the_bronze_feeds(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from ingestion.catalog import FEED_TABLES, REFERENCE_FEEDS, asset_uri
+
+    dag = DagBag(dag_folder=str(REPO / "dags" / "build_warehouse.py"), safe_mode=False).dags["build_warehouse"]
+    assert dag.max_active_runs == 1
+    assert [t.task_id for t in dag.topological_sort()] == ["build_silver", "build_marts", "publish"]
+    assert all(t.max_active_tis_per_dag == 1 for t in dag.tasks), "one dbt writer at a time"
+    gates = {
+        asset_uri("bronze", t)
+        for feed, tables in FEED_TABLES.items()
+        if feed not in REFERENCE_FEEDS
+        for t in tables
+        if not t.endswith("_pii")
+    }
+    assert gates and "lakehouse://bronze/fx_rates" not in gates
+    timetable = dag.timetable
+    assert type(timetable).__name__ == "AssetOrTimeSchedule", timetable
+    assert type(timetable.asset_condition).__name__ == "AssetAll", "a build waits for every gating feed"
+    assert {a.uri for a in timetable.asset_condition.objects} == gates
+    assert timetable.timetable.expression == "0 3 * * *", "daily time fallback"
+    assert {a.uri for a in dag.get_task("publish").outlets} == {asset_uri("warehouse", "marts")}

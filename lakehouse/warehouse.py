@@ -1,0 +1,577 @@
+"""Building and publishing the warehouse: dbt writes a build copy, ``publish`` swaps it in.
+
+Readers (Superset, seller reports, ``lakehouse sql``, :func:`lakehouse.connect`) only ever open the published
+``warehouse/warehouse.duckdb``, read-only. dbt never touches that file: it builds into
+``warehouse/build/warehouse.duckdb``, a copy of the published file (so incremental marts keep their state),
+under the single-writer lock. :func:`publish` moves the build over the published file with ``os.replace``
+(atomic: a reader opens either the old or the new file, whole), keeps the replaced file in
+``warehouse/previous/`` for ``publish(rollback=True)`` and records what was published in
+``publish_manifest.json`` and ``publishes.jsonl``.
+
+Each dbt run on the build copy is recorded in ``warehouse/build/pending_manifest.json`` before it starts (with
+the Delta version of every lake table its layer reads) and completed when it ends; a build whose last run of
+any layer did not succeed cannot be published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lakehouse import dbt_runner
+from lakehouse.dbt_runner import DbtError, DbtResult, NodeResult, WriterBusyError, run_dbt, target_path, writer_lock
+from lakehouse.settings import Settings, get_settings
+
+__all__ = [
+    "LAYERS",
+    "BuildResult",
+    "DbtError",
+    "LayerRun",
+    "PublishError",
+    "WriterBusyError",
+    "build",
+    "dbt",
+    "files",
+    "publish",
+]
+
+LAYERS = ("silver", "marts")
+# what each layer's dbt selection is: silver also selects the sources so their tests run with staging
+_LAYER_SELECT = {"silver": ("tag:silver", "source:*"), "marts": ("tag:marts",)}
+# silver: only tests whose parents are all in the layer (a test spanning staging and a mart waits for the
+# marts run); marts: every test touching a mart
+_LAYER_INDIRECT = {"silver": "cautious", "marts": "eager"}
+# lake layers each warehouse layer reads (marts read bronze through the staging views, silver through theirs)
+LAYER_READS = {"silver": ("bronze",), "marts": ("bronze", "silver", "gold")}
+# dbt commands that change the build copy: their runs are recorded and gate publishing
+_WRITING_COMMANDS = {"build", "run", "seed", "snapshot", "test", "run-operation", "clone"}
+
+
+class PublishError(RuntimeError):
+    """The build copy cannot be published (missing, or its last dbt run failed), or nothing to roll back."""
+
+
+@dataclass(frozen=True)
+class WarehouseFiles:
+    published: Path
+    build: Path
+    pending: Path
+    previous: Path
+    manifest: Path
+    previous_manifest: Path
+    log: Path
+
+
+def files(settings: Settings | None = None) -> WarehouseFiles:
+    """Where the published file, the build copy, the previous file and the manifests live."""
+    settings = settings or get_settings()
+    root = settings.paths.warehouse
+    return WarehouseFiles(
+        published=settings.paths.warehouse_file,
+        build=root / "build" / "warehouse.duckdb",
+        pending=root / "build" / "pending_manifest.json",
+        previous=root / "previous" / "warehouse.duckdb",
+        manifest=root / "publish_manifest.json",
+        previous_manifest=root / "previous" / "publish_manifest.json",
+        log=root / "publishes.jsonl",
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+# ---- the build copy and its pending manifest ---------------------------------------------------------------
+
+
+def prepare_build_copy(settings: Settings) -> Path:
+    """Make sure the build copy exists: a copy of the published file, or nothing (dbt creates it) on the first
+    run. Caller holds the writer lock."""
+    f = files(settings)
+    f.build.parent.mkdir(parents=True, exist_ok=True)
+    if f.build.exists():
+        if _read_json(f.pending) is None:
+            _write_json(f.pending, {"created_at": _now(), "base": None, "runs": []})
+        return f.build
+    for stale in (f.build.with_name(f.build.name + ".wal"), f.pending):
+        stale.unlink(missing_ok=True)
+    base = None
+    if f.published.exists():
+        tmp = f.build.with_name(f".{f.build.name}.copying")
+        shutil.copyfile(f.published, tmp)
+        os.replace(tmp, f.build)
+        published = _read_json(f.manifest) or {}
+        base = {"published_at": published.get("published_at"), "sha256": published.get("sha256")}
+    _write_json(f.pending, {"created_at": _now(), "base": base, "runs": []})
+    return f.build
+
+
+def pending_runs(settings: Settings | None = None) -> list[dict]:
+    """The dbt runs recorded on the current build copy (oldest first)."""
+    pending = _read_json(files(settings).pending) or {}
+    return list(pending.get("runs", []))
+
+
+def record_run(settings: Settings, run: dict) -> None:
+    """Add or update (by ``run_id``) a run in the pending manifest. Caller holds the writer lock."""
+    f = files(settings)
+    pending = _read_json(f.pending) or {"created_at": _now(), "base": None, "runs": []}
+    runs = [r for r in pending["runs"] if r.get("run_id") != run.get("run_id")]
+    runs.append(run)
+    pending["runs"] = runs
+    _write_json(f.pending, pending)
+
+
+def lake_versions(settings: Settings, layers: Iterable[str]) -> dict[str, int]:
+    """The current Delta version of every table in ``layers`` (``"bronze/orders" -> 7``)."""
+    from lakehouse import delta
+    from lakehouse.duck import lake_tables
+
+    wanted = set(layers)
+    return {
+        f"{layer}/{table}": delta.version(path)
+        for (layer, table), path in lake_tables(settings, include_restricted=True).items()
+        if layer in wanted
+    }
+
+
+# ---- building ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerRun:
+    """One dbt invocation on the build copy."""
+
+    layer: str
+    args: list[str]
+    run_id: str
+    started_at: str
+    lake_versions: dict[str, int]
+    status: str = "running"  # running | success | error
+    invocation_id: str | None = None
+    seconds: float = 0.0
+    returncode: int | None = None
+    nodes: list[NodeResult] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    materialized: dict[str, str] = field(default_factory=dict)
+    failure: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Node statuses per kind: ``{"model": {"success": 40}, "test": {"pass": 180, "warn": 1}}``."""
+        out: dict[str, Counter] = {}
+        for n in self.nodes:
+            out.setdefault(n.kind, Counter())[n.status] += 1
+        return {kind: dict(sorted(c.items())) for kind, c in sorted(out.items())}
+
+    def to_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "layer": self.layer,
+            "args": self.args,
+            "status": self.status,
+            "invocation_id": self.invocation_id,
+            "started_at": self.started_at,
+            "seconds": round(self.seconds, 3),
+            "returncode": self.returncode,
+            "lake_versions": self.lake_versions,
+            "counts": self.counts(),
+            "failed": [
+                {"node": n.unique_id, "status": n.status, "message": n.message[:2000]}
+                for n in self.nodes
+                if n.status in dbt_runner.FAILED_STATUSES
+            ],
+            "failure": self.failure[-4000:],
+        }
+
+
+@dataclass
+class BuildResult:
+    database: Path
+    runs: list[LayerRun]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.runs)
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in self.runs)
+
+    def summary(self) -> dict:
+        """A small JSON-able record (an Airflow task's return value)."""
+        return {
+            "database": str(self.database),
+            "seconds": round(self.seconds, 1),
+            "runs": [
+                {"layer": r.layer, "invocation_id": r.invocation_id, "status": r.status, "counts": r.counts()}
+                for r in self.runs
+            ],
+        }
+
+
+def _layer_args(layer: str, full_refresh: bool, select: Sequence[str]) -> list[str]:
+    selectors: list[str] = []
+    for base in _LAYER_SELECT[layer]:
+        if select:
+            if base.startswith("source:"):
+                continue  # a narrowed build selects what was asked; sources come with `source:...` in --select
+            selectors += [f"{base},{s}" for s in select]
+        else:
+            selectors.append(base)
+    if layer == "silver" and not select and any((dbt_runner.DBT_PROJECT_DIR / "seeds").glob("**/*.csv")):
+        selectors.append("resource_type:seed")
+    args = ["build", "--select", *selectors, "--indirect-selection", _LAYER_INDIRECT[layer]]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+def _dbt_manifest_nodes(settings: Settings) -> dict[str, dict]:
+    manifest = _read_json(target_path(settings) / "manifest.json") or {}
+    return manifest.get("nodes", {})
+
+
+def _count_rows(settings: Settings, database: Path, run: LayerRun, nodes: dict[str, dict]) -> None:
+    """Rows of every model the run built: tables counted in DuckDB, silver Delta tables from Delta metadata.
+    (dbt-duckdb reports no row counts in run_results.)"""
+    from lakehouse import delta
+    from lakehouse.duck import raw_connect
+
+    tables: dict[str, str] = {}
+    for n in run.nodes:
+        node = nodes.get(n.unique_id, {})
+        materialized = str(node.get("config", {}).get("materialized", ""))
+        if n.kind != "model" or n.status != "success":
+            continue
+        run.materialized[n.unique_id] = materialized
+        if materialized == "delta":
+            path = settings.paths.table("silver", node.get("alias") or node.get("name") or n.name)
+            if delta.table_exists(path):
+                run.rows[n.unique_id] = delta.open_table(path).to_pyarrow_dataset().count_rows()
+        elif materialized in ("table", "incremental"):
+            tables[n.unique_id] = f'"{node.get("schema", "main")}"."{node.get("alias") or n.name}"'
+    if not tables or not database.exists():
+        return
+    con = raw_connect(database, read_only=True, settings=settings)
+    try:
+        for unique_id, relation in tables.items():
+            run.rows[unique_id] = int(con.execute(f"select count(*) from {relation}").fetchone()[0])
+    finally:
+        con.close()
+
+
+def _print_results(run: LayerRun, out=None) -> None:
+    """The compact per-model table an Airflow task log shows: status, seconds, rows; tests summarised."""
+    out = out or sys.stdout
+    models = [n for n in run.nodes if n.kind in ("model", "seed", "snapshot")]
+    tests = [n for n in run.nodes if n.kind in ("test", "unit_test")]
+    width = max([len(n.name) for n in models] + [20])
+    lines = [
+        f"dbt {run.layer} ({run.status}, {run.seconds:.1f}s, invocation {run.invocation_id}):",
+        f"  {'node':<{width}}  {'materialized':<12}  {'status':<10}  {'seconds':>8}  {'rows':>12}",
+    ]
+    for n in models:
+        rows = run.rows.get(n.unique_id)
+        lines.append(
+            f"  {n.name:<{width}}  {run.materialized.get(n.unique_id, ''):<12}  {n.status:<10}  "
+            f"{n.seconds:>8.2f}  {'' if rows is None else f'{rows:,}':>12}"
+        )
+    if tests:
+        summary = Counter(n.status for n in tests)
+        lines.append(
+            f"  tests: {len(tests)} ("
+            + ", ".join(f"{count} {status}" for status, count in sorted(summary.items()))
+            + f"), {sum(n.seconds for n in tests):.1f}s"
+        )
+    for n in tests:
+        if n.status in ("fail", "error", "warn", "runtime error"):
+            lines.append(f"  test {n.status}: {n.name}: {dbt_runner.first_lines(n.message, 2)}")
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+
+
+def _run_on_build_copy(
+    settings: Settings,
+    layer: str,
+    args: list[str],
+    threads: int,
+    echo: bool,
+    read_layers: Sequence[str],
+    record: bool = True,
+) -> tuple[LayerRun, DbtResult]:
+    f = files(settings)
+    run = LayerRun(
+        layer=layer,
+        args=args,
+        run_id=uuid.uuid4().hex,
+        started_at=_now(),
+        lake_versions=lake_versions(settings, read_layers),
+    )
+    if record:
+        record_run(settings, run.to_dict())
+    result = run_dbt(args, f.build, settings=settings, threads=threads, echo=echo)
+    run.invocation_id = result.invocation_id
+    run.seconds = result.seconds
+    run.returncode = result.returncode
+    run.nodes = result.nodes
+    run.status = "success" if result.ok else "error"
+    if not result.ok:
+        run.failure = result.describe_failure()
+    if record:
+        record_run(settings, run.to_dict())
+    return run, result
+
+
+def build(
+    layer: str = "all",
+    full_refresh: bool = False,
+    select: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    wait_seconds: float = 0.0,
+    threads: int = 1,
+    echo: bool = True,
+) -> BuildResult:
+    """``dbt build`` one layer (``silver``: staging, intermediate, silver Delta tables; ``marts``: dims, facts,
+    KPI marts) or ``all`` of them, with their tests, into the build copy.
+
+    Raises :class:`WriterBusyError` when another dbt writer runs (after ``wait_seconds``) and :class:`DbtError`
+    naming the failing nodes when dbt fails (the run is recorded, so the build cannot be published).
+    """
+    settings = settings or get_settings()
+    if layer not in (*LAYERS, "all"):
+        raise ValueError(f"unknown layer {layer!r}; expected silver, marts or all")
+    layers = list(LAYERS) if layer == "all" else [layer]
+    settings.paths.ensure()
+    runs: list[LayerRun] = []
+    with writer_lock(settings, wait_seconds=wait_seconds):
+        database = prepare_build_copy(settings)
+        for name in layers:
+            args = _layer_args(name, full_refresh, list(select or ()))
+            run, _ = _run_on_build_copy(settings, name, args, threads, echo, LAYER_READS[name])
+            if run.nodes:
+                try:
+                    _count_rows(settings, database, run, _dbt_manifest_nodes(settings))
+                except Exception as exc:  # row counts are informative only
+                    print(f"(row counts unavailable: {exc})")
+            _print_results(run)
+            runs.append(run)
+            if not run.ok:
+                raise DbtError(f"dbt build of the {name} layer failed (exit {run.returncode}):\n{run.failure}")
+    return BuildResult(database, runs)
+
+
+def dbt(args: Sequence[str], settings: Settings | None = None, wait_seconds: float = 0.0, threads: int = 1) -> int:
+    """Any dbt command with the project's environment, against the build copy (``lakehouse dbt -- ...``).
+
+    Commands that change the build copy (run, build, test...) are recorded like a build layer, so a failing
+    one blocks publishing until it passes. Returns dbt's exit code.
+    """
+    settings = settings or get_settings()
+    settings.paths.ensure()
+    command = next((a for a in args if not a.startswith("-")), "")
+    with writer_lock(settings, wait_seconds=wait_seconds):
+        prepare_build_copy(settings)
+        run, _ = _run_on_build_copy(
+            settings,
+            f"dbt {command}",
+            list(args),
+            threads,
+            echo=True,
+            read_layers=LAYER_READS["marts"] if command in _WRITING_COMMANDS else (),
+            record=command in _WRITING_COMMANDS,
+        )
+    return run.returncode if run.returncode is not None else 1
+
+
+# ---- publishing --------------------------------------------------------------------------------------------
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(4 * 1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _latest_per_layer(runs: list[dict]) -> dict[str, dict]:
+    latest: dict[str, dict] = {}
+    for run in runs:
+        latest[run["layer"]] = run
+    return latest
+
+
+def _checkpoint(path: Path) -> None:
+    """Fold a leftover write-ahead log into the file: os.replace moves one file, not its .wal."""
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        import duckdb
+
+        con = duckdb.connect(str(path))
+        try:
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        wal.unlink(missing_ok=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Put ``source``'s current content at ``target`` atomically (a hard link when possible)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copy2(source, tmp)
+    os.replace(tmp, target)
+
+
+def _append_log(f: WarehouseFiles, entry: dict) -> None:
+    f.log.parent.mkdir(parents=True, exist_ok=True)
+    with open(f.log, "a") as fh:
+        fh.write(json.dumps(entry, default=str) + "\n")
+
+
+def publish(
+    settings: Settings | None = None,
+    rollback: bool = False,
+    quality: dict[str, Any] | None = None,
+    wait_seconds: float = 0.0,
+) -> dict:
+    """Swap the build copy in as the published warehouse and return the publish manifest.
+
+    The replaced file becomes ``previous/warehouse.duckdb``. ``rollback=True`` instead puts the previous file
+    back (the replaced one becomes previous, so a second rollback rolls forward) and discards an unpublished
+    build copy, so the next build starts from the restored file. ``quality`` adds entries to
+    the manifest's ``quality`` section (the dbt test counts are always there).
+    """
+    settings = settings or get_settings()
+    f = files(settings)
+    with writer_lock(settings, wait_seconds=wait_seconds):
+        if rollback:
+            return _rollback(f)
+        if not f.build.exists():
+            raise PublishError(f"nothing to publish: no build at {f.build}; run `lakehouse build` first")
+        runs = pending_runs(settings)
+        if not runs:
+            raise PublishError(f"the build at {f.build} has no recorded dbt run; run `lakehouse build` first")
+        latest = _latest_per_layer(runs)
+        bad = [r for r in latest.values() if r.get("status") != "success"]
+        if bad:
+            detail = "\n".join(
+                f"  {r['layer']} (invocation {r.get('invocation_id')}, {r.get('status')}): "
+                + (
+                    "; ".join(f"{x['node']}: {dbt_runner.first_lines(x['message'], 2)}" for x in r.get("failed", []))
+                    or (r.get("failure") or "interrupted").strip()[-500:]
+                )
+                for r in bad
+            )
+            raise PublishError(
+                f"refusing to publish {f.build}: its last dbt run failed or did not finish:\n{detail}\n"
+                "fix it and run `lakehouse build` again"
+            )
+        _checkpoint(f.build)
+        tests: Counter = Counter()
+        for r in latest.values():
+            for kind in ("test", "unit_test"):
+                tests.update(r.get("counts", {}).get(kind, {}))
+        failed_tests = tests.get("fail", 0) + tests.get("error", 0)
+        manifest = {
+            "published_at": _now(),
+            "publish_id": uuid.uuid4().hex,
+            "file": str(f.published),
+            "size_bytes": f.build.stat().st_size,
+            "sha256": sha256(f.build),
+            "dbt": {
+                "invocations": [r.get("invocation_id") for r in runs],
+                "runs": runs,
+                "results": _sum_counts(latest.values()),
+            },
+            "lake_versions": {k: v for r in runs for k, v in r.get("lake_versions", {}).items()},
+            "quality": {
+                "status": "fail" if failed_tests else ("warn" if tests.get("warn") else "pass"),
+                "dbt_tests": dict(sorted(tests.items())),
+                **(quality or {}),
+            },
+            "base": (_read_json(f.pending) or {}).get("base"),
+        }
+        if f.published.exists():
+            _link_or_copy(f.published, f.previous)
+            if f.manifest.exists():
+                shutil.copyfile(f.manifest, f.previous_manifest)
+            else:
+                f.previous_manifest.unlink(missing_ok=True)
+        os.replace(f.build, f.published)
+        _write_json(f.manifest, manifest)
+        f.pending.unlink(missing_ok=True)
+        _append_log(f, {"action": "publish", **{k: v for k, v in manifest.items() if k != "dbt"}})
+        return manifest
+
+
+def _sum_counts(runs: Iterable[dict]) -> dict[str, dict[str, int]]:
+    total: dict[str, Counter] = {}
+    for r in runs:
+        for kind, counts in r.get("counts", {}).items():
+            total.setdefault(kind, Counter()).update(counts)
+    return {k: dict(sorted(v.items())) for k, v in sorted(total.items())}
+
+
+def _rollback(f: WarehouseFiles) -> dict:
+    if not f.previous.exists():
+        raise PublishError(f"nothing to roll back to: no previous warehouse at {f.previous}")
+    replaced = _read_json(f.manifest)
+    restored = _read_json(f.previous_manifest) or {"sha256": sha256(f.previous)}
+    swap = f.previous.with_name(".rollback.duckdb")
+    if f.published.exists():
+        _link_or_copy(f.published, swap)
+    os.replace(f.previous, f.published)
+    if swap.exists():
+        os.replace(swap, f.previous)
+    restored = {**restored, "restored_at": _now()}
+    # a pending build grew from the state just rolled back: the next build starts from the restored file
+    discarded = f.build.exists()
+    for stale in (f.build, f.build.with_name(f.build.name + ".wal"), f.pending):
+        stale.unlink(missing_ok=True)
+    _write_json(f.manifest, restored)
+    if replaced is not None:
+        _write_json(f.previous_manifest, replaced)
+    else:
+        f.previous_manifest.unlink(missing_ok=True)
+    _append_log(
+        f,
+        {
+            "action": "rollback",
+            "at": restored["restored_at"],
+            "restored_sha256": restored.get("sha256"),
+            "restored_published_at": restored.get("published_at"),
+            "replaced_sha256": (replaced or {}).get("sha256"),
+            "discarded_build_copy": discarded,
+        },
+    )
+    return restored
