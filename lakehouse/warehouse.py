@@ -234,7 +234,7 @@ class BuildResult:
         }
 
 
-def _layer_args(layer: str, full_refresh: bool, select: Sequence[str]) -> list[str]:
+def _layer_args(layer: str, full_refresh: bool, select: Sequence[str], tests_on_window: bool = False) -> list[str]:
     selectors: list[str] = []
     for base in _LAYER_SELECT[layer]:
         if select:
@@ -248,6 +248,10 @@ def _layer_args(layer: str, full_refresh: bool, select: Sequence[str]) -> list[s
     args = ["build", "--select", *selectors, "--indirect-selection", _LAYER_INDIRECT[layer]]
     if full_refresh:
         args.append("--full-refresh")
+    elif tests_on_window:
+        # extending an existing warehouse: tests of incremental models check the rebuilt window only
+        # (dbt_project/macros/test_window.sql)
+        args += ["--vars", json.dumps({"tests_on_window": True})]
     return args
 
 
@@ -369,9 +373,11 @@ def build(
     settings.paths.ensure()
     runs: list[LayerRun] = []
     with writer_lock(settings, wait_seconds=wait_seconds):
+        f = files(settings)
+        extends_existing = f.build.exists() or f.published.exists()
         database = prepare_build_copy(settings)
         for name in layers:
-            args = _layer_args(name, full_refresh, list(select or ()))
+            args = _layer_args(name, full_refresh, list(select or ()), tests_on_window=extends_existing)
             run, _ = _run_on_build_copy(settings, name, args, threads, echo, LAYER_READS[name])
             if run.nodes:
                 try:
