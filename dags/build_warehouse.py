@@ -4,16 +4,23 @@
 Runs once every non-reference bronze feed has new data (the Assets the ingestion DAG updates; reference
 tables such as sellers or FX rates do not gate it), and daily at 03:00 UTC at the latest:
 
-1. `build_silver`: dbt builds staging, intermediate and the silver Delta tables, with their tests;
-2. `build_marts`: dims, facts and KPI marts into the build copy of the warehouse, with their tests;
-3. `publish`: the build copy atomically replaces `warehouse/warehouse.duckdb` and a publish manifest records
-   the dbt runs, the Delta version of every lake table read and the test results.
+1. `check_bronze`: quality gate on the feeds (volume, freshness, distribution shifts, cross-feed consistency);
+2. `build_silver`: dbt builds staging, intermediate and the silver Delta tables, with their tests;
+3. `check_silver`: totals reconcile bronze -> silver;
+4. `build_marts`: dims, facts and KPI marts into the build copy of the warehouse, with their tests;
+5. `check_marts`: silver -> marts reconciliation and KPI sanity on the build copy;
+6. `publish`: the build copy atomically replaces `warehouse/warehouse.duckdb` and a publish manifest records
+   the dbt runs, the Delta version of every lake table read and the test and quality results.
+
+A quality error fails its task with the summary (table, expectation, observed value, failing rows) in the
+log, so nothing after it runs and readers keep the last good warehouse.
 
 Each build task's log lists every model's status, seconds and rows from dbt's run results. There is one dbt
 writer at a time: one run of this DAG, one instance per task, and the writer lock (a task waits for a manual
 `lakehouse build` to finish). A failed build is never published: readers keep the last good warehouse, and
 `lakehouse publish --rollback` puts the one before back. Same steps from a shell:
-`lakehouse build --layer silver && lakehouse build --layer marts && lakehouse publish`.
+`lakehouse check --layer bronze && lakehouse build --layer silver && lakehouse check --layer silver &&
+lakehouse build --layer marts && lakehouse check --layer marts && lakehouse publish`.
 Logic lives in `lakehouse/warehouse.py`; this file is wiring.
 """
 
@@ -42,6 +49,32 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(hours=1),
     "max_active_tis_per_dag": 1,
 }
+
+
+def _gate(layer: str) -> dict:
+    from lakehouse.warehouse import quality_gate
+
+    report = quality_gate(layer, raise_on_error=True)
+    print(report.render())
+    return {"layer": layer, "run_id": report.run_id, "errors": len(report.errors), "warnings": len(report.warnings)}
+
+
+@task
+def check_bronze() -> dict:
+    """Quality gate on the bronze feeds; an error stops the run before anything is built."""
+    return _gate("bronze")
+
+
+@task
+def check_silver() -> dict:
+    """Quality gate: bronze -> silver reconciliation."""
+    return _gate("silver")
+
+
+@task
+def check_marts() -> dict:
+    """Quality gate on the build copy's marts; an error stops the run before publish."""
+    return _gate("marts")
 
 
 @task
@@ -83,7 +116,7 @@ def publish() -> dict:
     doc_md=__doc__,
 )
 def build_warehouse():
-    build_silver() >> build_marts() >> publish()
+    check_bronze() >> build_silver() >> check_silver() >> build_marts() >> check_marts() >> publish()
 
 
 build_warehouse()

@@ -246,6 +246,41 @@ def publish(rollback: bool, wait: float, as_json: bool) -> None:
     _show(rows, ("publish", "value"), as_json=False)
 
 
+@cli.command()
+@click.option(
+    "--layer",
+    type=click.Choice(["bronze", "silver", "marts"]),
+    required=True,
+    help="bronze: the feeds after ingest; silver: after `build --layer silver`; marts: the build copy.",
+)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Check days from this date (default: the run's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(layer: str, since, as_json: bool) -> None:
+    """Quality gate (Great Expectations): exit 1 on any error-severity failure, with a summary of table,
+    expectation, observed value and failing rows. Silver and marts outcomes are kept with the build copy:
+    `lakehouse publish` refuses a build whose checks found an error, so readers keep the last good warehouse.
+
+    \b
+    Examples:
+      lakehouse check --layer bronze
+      lakehouse check --layer marts --since 2026-06-01
+    """
+    from expectations import QualityError
+    from lakehouse.warehouse import quality_gate
+
+    settings = get_settings()
+    try:
+        report = quality_gate(layer, since=since.date() if since else None, settings=settings)
+    except QualityError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        click.echo(report.render())
+    if not report.ok:
+        sys.exit(1)
+
+
 def _reader_connection(include_restricted: bool):
     from lakehouse.duck import connect
 

@@ -143,6 +143,64 @@ def record_run(settings: Settings, run: dict) -> None:
     _write_json(f.pending, pending)
 
 
+def record_quality(settings: Settings, layer: str, report: dict) -> None:
+    """Keep a quality gate's outcome (``CheckReport.to_json()``) with the build copy; :func:`publish` refuses
+    a build whose silver or marts checks found an error. Bronze checks gate the build itself (the DAG and
+    ``make run`` stop before building), so they are recorded only for the manifest."""
+    f = files(settings)
+    with writer_lock(settings, wait_seconds=60):
+        pending = _read_json(f.pending) or {"created_at": _now(), "base": None, "runs": []}
+        errors = [r for r in report.get("results", []) if r.get("severity") == "error" and not r.get("success")]
+        warnings = [r for r in report.get("results", []) if r.get("severity") == "warn" and not r.get("success")]
+        pending.setdefault("quality", {})[layer] = {
+            "run_id": report.get("run_id"),
+            "ok": not errors,
+            "errors": len(errors),
+            "warnings": len(warnings),
+            "failed": [f"{r.get('table')}: {r.get('expectation')} (observed {r.get('observed')})" for r in errors][:20],
+        }
+        _write_json(f.pending, pending)
+
+
+class QualityGateError(RuntimeError):
+    """A quality gate found error-severity failures (the message is the readable summary)."""
+
+
+def quality_gate(layer: str, since: Any = None, settings: Settings | None = None, raise_on_error: bool = False):
+    """Run a layer's Great Expectations checks (``expectations.run_checks``) and, for silver and marts, keep the
+    outcome with the build copy so :func:`publish` refuses a build with errors. Returns the ``CheckReport``;
+    with ``raise_on_error`` an error raises :class:`QualityGateError` carrying the summary (Airflow tasks)."""
+    from expectations import run_checks
+
+    settings = settings or get_settings()
+    report = run_checks(layer, since=since, settings=settings)
+    if layer != "bronze" and files(settings).build.exists():
+        record_quality(settings, layer, report.to_json())
+    if raise_on_error and not report.ok:
+        raise QualityGateError(report.render())
+    return report
+
+
+def _publish_quality_results(settings: Settings, database: Path) -> None:
+    """Copy ``lake/_quality/results`` into the build copy (``main.quality_results``) for the data-health
+    dashboard, so readers see the checks of the data they read."""
+    from lakehouse import delta
+    from lakehouse.duck import raw_connect
+
+    path = settings.paths.table("_quality", "results")
+    if not delta.table_exists(path):
+        return
+    con = raw_connect(database, settings=settings)
+    try:
+        con.execute(
+            "create or replace table main.quality_results as select * from delta_scan(?) order by checked_at",
+            [str(path)],
+        )
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
 def lake_versions(settings: Settings, layers: Iterable[str]) -> dict[str, int]:
     """The current Delta version of every table in ``layers`` (``"bronze/orders" -> 7``)."""
     from lakehouse import delta
@@ -502,6 +560,18 @@ def publish(
                 f"refusing to publish {f.build}: its last dbt run failed or did not finish:\n{detail}\n"
                 "fix it and run `lakehouse build` again"
             )
+        gates = (_read_json(f.pending) or {}).get("quality", {})
+        blocked = {layer: g for layer, g in gates.items() if layer != "bronze" and not g.get("ok")}
+        if blocked:
+            detail = "\n".join(
+                f"  {layer}: {g['errors']} error(s): " + "; ".join(g.get("failed", [])[:5])
+                for layer, g in blocked.items()
+            )
+            raise PublishError(
+                f"refusing to publish {f.build}: quality checks found errors (readers keep the current "
+                f"warehouse):\n{detail}\nsee `lakehouse check --layer <layer>` for details"
+            )
+        _publish_quality_results(settings, f.build)
         _checkpoint(f.build)
         tests: Counter = Counter()
         for r in latest.values():
@@ -523,6 +593,7 @@ def publish(
             "quality": {
                 "status": "fail" if failed_tests else ("warn" if tests.get("warn") else "pass"),
                 "dbt_tests": dict(sorted(tests.items())),
+                "gates": gates or "not checked",
                 **(quality or {}),
             },
             "base": (_read_json(f.pending) or {}).get("base"),

@@ -21,8 +21,12 @@ fi
 echo "== 3/5 ingest landing -> bronze"
 "$LH" ingest
 
-echo "== 4/5 build the warehouse (dbt: silver Delta tables, then marts; tests gate each layer)"
-"$LH" build --layer all
+echo "== 4/5 build the warehouse, each layer behind its quality gate (dbt tests + Great Expectations)"
+"$LH" check --layer bronze
+"$LH" build --layer silver
+"$LH" check --layer silver
+"$LH" build --layer marts
+"$LH" check --layer marts
 
 echo "== 5/5 publish warehouse.duckdb for readers"
 "$LH" publish

@@ -74,7 +74,14 @@ def test_build_warehouse_dag_is_gated_by_the_bronze_feeds(airflow_db):
 
     dag = DagBag(dag_folder=str(REPO / "dags" / "build_warehouse.py"), safe_mode=False).dags["build_warehouse"]
     assert dag.max_active_runs == 1
-    assert [t.task_id for t in dag.topological_sort()] == ["build_silver", "build_marts", "publish"]
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "check_bronze",
+        "build_silver",
+        "check_silver",
+        "build_marts",
+        "check_marts",
+        "publish",
+    ]
     assert all(t.max_active_tis_per_dag == 1 for t in dag.tasks), "one dbt writer at a time"
     gates = {
         asset_uri("bronze", t)

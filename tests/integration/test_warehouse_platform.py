@@ -239,10 +239,18 @@ def two_builds(tiny_landing, airflow_db, tmp_path_factory):
 
 def test_build_dag_builds_and_publishes_incrementally(two_builds):
     assert str(two_builds.run.state) in ("success", "DagRunState.SUCCESS"), two_builds.states
-    assert set(two_builds.states) == {"build_silver", "build_marts", "publish"}
+    assert set(two_builds.states) == {
+        "check_bronze",
+        "build_silver",
+        "check_silver",
+        "build_marts",
+        "check_marts",
+        "publish",
+    }
     assert all(s in ("success", "TaskInstanceState.SUCCESS") for s in two_builds.states.values()), two_builds.states
     f = warehouse.files(two_builds.inc)
     manifest = json.loads(f.manifest.read_text())
+    assert {layer: g["ok"] for layer, g in manifest["quality"]["gates"].items()} == {"silver": True, "marts": True}
     assert manifest["publish_id"] != two_builds.first["publish_id"]
     assert json.loads(f.previous_manifest.read_text())["publish_id"] == two_builds.first["publish_id"]
     assert manifest["lake_versions"]["bronze/orders"] > two_builds.first["lake_versions"]["bronze/orders"]

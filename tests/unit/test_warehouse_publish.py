@@ -219,6 +219,49 @@ def test_refuses_to_publish_a_failed_build(home, prebuilt):
         warehouse.publish(settings=home)
 
 
+def _report(layer: str, errors: int) -> dict:
+    """A quality gate outcome shaped like ``expectations.CheckReport.to_json()``."""
+    results = [
+        {
+            "table": "kpi_daily",
+            "expectation": "gmv_reconciles_with_fct_orders",
+            "severity": "error",
+            "success": False,
+            "observed": 0.12,
+        }
+        for _ in range(errors)
+    ] + [
+        {
+            "table": "kpi_daily",
+            "expectation": "conversion_rate_in_0_1",
+            "severity": "error",
+            "success": True,
+            "observed": 0.03,
+        }
+    ]
+    return {"layer": layer, "run_id": f"{layer}-test", "results": results}
+
+
+def test_a_quality_error_blocks_publishing_and_readers_keep_the_last_good_file(home, prebuilt):
+    stage(home, prebuilt["A"])
+    warehouse.record_quality(home, "marts", _report("marts", errors=0))
+    manifest = warehouse.publish(settings=home)
+    assert manifest["quality"]["gates"]["marts"]["ok"] is True
+
+    stage(home, prebuilt["B"])
+    warehouse.record_quality(home, "silver", _report("silver", errors=0))
+    warehouse.record_quality(home, "marts", _report("marts", errors=1))
+    with pytest.raises(warehouse.PublishError, match=r"(?s)quality checks found errors.*gmv_reconciles"):
+        warehouse.publish(settings=home)
+    assert published_build(home) == "A"  # readers still see the last good warehouse
+
+    # a bronze warning/error is informational here (bronze gates the build itself)
+    warehouse.record_quality(home, "marts", _report("marts", errors=0))
+    warehouse.record_quality(home, "bronze", _report("bronze", errors=1))
+    assert warehouse.publish(settings=home)["quality"]["gates"]["silver"]["ok"] is True
+    assert published_build(home) == "B"
+
+
 def test_one_dbt_writer_at_a_time(home):
     holder = subprocess.Popen(
         [
