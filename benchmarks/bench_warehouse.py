@@ -1,6 +1,6 @@
-"""The warehouse at the bench scale's shared landing: full dbt build (silver + marts, with tests), a one-day
-incremental run against that full build, and `kpi_daily` dashboard-query latency from the published DuckDB
-file against the same queries on a plain Parquet export."""
+"""The warehouse at the bench scale's shared landing: full dbt build (silver + marts, with tests), the quality
+gates' share of the pipeline's wall time, a one-day incremental run against that full build, and `kpi_daily`
+dashboard-query latency from the published DuckDB file against the same queries on a plain Parquet export."""
 
 from __future__ import annotations
 
@@ -58,12 +58,19 @@ def warehouse_build(ctx: BenchContext) -> list[Result]:
     landing = shared_landing(ctx)
     early, late, as_of = _split_by_arrival(landing)
     home = ctx.scratch("home")
-    settings: Settings = replace(ctx.settings, home=home)
+    settings: Settings = replace(ctx.settings, home=home, as_of=datetime.fromisoformat(as_of))
     settings.paths.ensure()
     _link_landing(landing, settings.paths.landing, early)
     ingest_seconds = _ingest(home, as_of)
 
     full = warehouse.build("all", full_refresh=True, settings=settings, echo=False)
+    gate_seconds: dict[str, float] = {}
+    gate_errors: dict[str, int] = {}
+    for layer in ("bronze", "silver", "marts"):
+        started = time.perf_counter()
+        report = warehouse.quality_gate(layer, settings=settings)
+        gate_seconds[layer] = round(time.perf_counter() - started, 1)
+        gate_errors[layer] = len(report.errors)
     warehouse.publish(settings=settings)
     _link_landing(landing, settings.paths.landing, late)
     _ingest(home, as_of)
@@ -73,7 +80,19 @@ def warehouse_build(ctx: BenchContext) -> list[Result]:
 
     layers = {r.layer: round(r.seconds, 1) for r in full.runs}
     ratio_goal = 0.25
+    gates = sum(gate_seconds.values())
+    pipeline = ingest_seconds + full.seconds
     return [
+        Result(
+            name="quality gates (bronze + silver + marts, Great Expectations) added to the pipeline",
+            value=gates,
+            unit="s",
+            baseline="pipeline wall time without them: ingest + full build, same run",
+            baseline_value=pipeline,
+            goal="ratio <= 0.2",
+            passed=gates <= 0.2 * pipeline,
+            extra={"per_layer_seconds": gate_seconds, "errors": gate_errors},
+        ),
         Result(
             name=f"warehouse full build (silver + marts, with tests), {len(early):,} landing files",
             value=full.seconds,
