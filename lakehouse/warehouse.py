@@ -415,7 +415,7 @@ def build(
     select: Sequence[str] | None = None,
     settings: Settings | None = None,
     wait_seconds: float = 0.0,
-    threads: int = 1,
+    threads: int = 2,
     echo: bool = True,
 ) -> BuildResult:
     """``dbt build`` one layer (``silver``: staging, intermediate, silver Delta tables; ``marts``: dims, facts,

@@ -1,5 +1,8 @@
 -- One row per shipment in the manifests: the first time each tracking milestone was scanned. Events join
 -- by tracking number, so orphan events (no manifest) never create a shipment.
+-- A table: computed once per build instead of by each of its tests and by silver.shipments.
+{{ config(materialized='table') }}
+
 with shipments as (
     select shipment_id, tracking_number from {{ ref('stg_bronze__shipments') }}
 ),

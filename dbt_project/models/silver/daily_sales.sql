@@ -65,6 +65,8 @@ fulfilment as (
 inventory as (
     select warehouse_code, sku, snapshot_date, qty_available
     from {{ ref('stg_bronze__inventory') }}
+    {#- the spine starts at the window; the filter reaches the Delta scan (a partition key of the view's window) #}
+    {% if window_start %} where snapshot_date >= {{ window_start }} {% endif %}
 ),
 
 events as (

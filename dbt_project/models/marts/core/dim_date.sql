@@ -1,6 +1,11 @@
 -- One row per calendar day, whole years covering every date in the data (orders, FX, inventory,
 -- holiday calendar), with ISO week, month, quarter and year attributes.
-with bounds as (
+with inventory_bounds as materialized (
+    -- one pass over the inventory view (its window is computed once, not for the min and again for the max)
+    select min(snapshot_date) as first_day, max(snapshot_date) as last_day from {{ ref('stg_bronze__inventory') }}
+),
+
+bounds as (
     select min(d) as first_day, max(d) as last_day
     from (
         select min(order_date) as d from {{ ref('int_orders__enriched') }}
@@ -8,8 +13,8 @@ with bounds as (
         union all select max(refund_date) from {{ ref('int_orders__enriched') }}
         union all select min(rate_date) from {{ ref('int_fx_rates__daily') }}
         union all select max(rate_date) from {{ ref('int_fx_rates__daily') }}
-        union all select min(snapshot_date) from {{ ref('stg_bronze__inventory') }}
-        union all select max(snapshot_date) from {{ ref('stg_bronze__inventory') }}
+        union all select first_day from inventory_bounds
+        union all select last_day from inventory_bounds
         union all select min(holiday_date) from {{ ref('stg_bronze__holidays') }}
         union all select max(holiday_date) from {{ ref('stg_bronze__holidays') }}
     )

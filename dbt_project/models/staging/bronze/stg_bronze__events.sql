@@ -1,5 +1,8 @@
 -- One row per web/app analytics event (bronze.clicks; event_id is the feed's primary key, deduplicated at
 -- ingest). Keys the source omits are null. No window here, so filters on event_date reach the Delta scan.
+-- Incremental builds test only the recent event_dates (test_window_column; macros/test_window.sql).
+{{ config(test_window_column='event_date') }}
+
 with source as (
     select * from {{ source('bronze', 'clicks') }}
 ),

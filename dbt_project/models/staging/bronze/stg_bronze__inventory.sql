@@ -1,4 +1,8 @@
 -- One row per warehouse x SKU x snapshot date: end-of-day stock (re-delivered rows: latest ingest wins).
+-- Incremental builds test only the recent snapshot dates (test_window_column; macros/test_window.sql): a filter
+-- on snapshot_date reaches the Delta scan through the window, which partitions by it.
+{{ config(test_window_column='snapshot_date') }}
+
 with source as (
     select * from {{ source('bronze', 'inventory') }}
 ),

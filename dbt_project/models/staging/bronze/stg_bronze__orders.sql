@@ -1,6 +1,10 @@
 -- One row per order: its latest version (highest `version`; ties on re-sent records broken by the latest
 -- ingest), with the time each life-cycle status was first reached (from all versions). Timestamps are UTC;
 -- the marketplace's local offset of the source is kept for reference.
+-- A table, not a view: the window over all versions is computed once per build, not by each of its ~25 tests
+-- and every downstream model.
+{{ config(materialized='table') }}
+
 with source as (
     select * from {{ source('bronze', 'orders') }}
 ),

@@ -1,6 +1,10 @@
 -- One row per carrier tracking event (tracking number x event code x event time), numbered in time order
 -- per tracking number. is_orphan is the ingest-time flag (no manifest seen yet); it is not refreshed
 -- when a late manifest arrives, so joins to shipments go by tracking_number, not by this flag.
+-- A table, not a view: the deduplication and numbering windows are computed once per build, not by each test
+-- and downstream model (a filter on event_date cannot reach the scan through them).
+{{ config(materialized='table') }}
+
 with source as (
     select * from {{ source('bronze', 'tracking_events') }}
 ),
