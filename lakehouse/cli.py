@@ -184,7 +184,9 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
 @click.option("--select", "select", multiple=True, help="Only these nodes (dbt selection syntax, repeatable).")
 @click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another dbt writer.")
-@click.option("--threads", type=int, default=2, show_default=True, help="dbt threads (models and tests run in parallel).")
+@click.option(
+    "--threads", type=int, default=2, show_default=True, help="dbt threads (models and tests run in parallel)."
+)
 @click.option("--quiet", is_flag=True, help="Only the per-model result table, not dbt's log.")
 def build(layer: str, full_refresh: bool, select: tuple[str, ...], wait: float, threads: int, quiet: bool) -> None:
     """Build the warehouse with dbt into the build copy (readers keep the published file until `publish`).
