@@ -6,53 +6,16 @@ date and per seller; plus the simulator's ground truth (daily totals, fulfilment
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
 
-from lakehouse.delta import read_polars
-from lakehouse.duck import raw_connect
-from lakehouse.settings import get_settings
+from tests.integration.recompute import bronze, fx_to_reporting, query
 
 pytestmark = pytest.mark.integration
 
 REL_TOL = 1e-6
 ITEM_SCHEMA = pl.List(pl.Struct({"line_no": pl.Int64, "sku": pl.String, "qty": pl.String}))
-
-
-def bronze(table: str) -> pl.DataFrame:
-    return read_polars(get_settings().paths.table("bronze", table))
-
-
-def fx_to_reporting(reporting: str = "USD") -> pl.DataFrame:
-    """currency x calendar day -> multiplier into the reporting currency, each currency's last published
-    rate carried forward on days without one (EUR is the base: 1 unit per EUR)."""
-    raw = (
-        bronze("fx_rates")
-        .filter(pl.col("currency_denom") == "EUR")
-        .sort("_ingested_at")
-        .unique(["currency", "rate_date"], keep="last")
-        .select(pl.col("currency").str.to_uppercase(), "rate_date", pl.col("rate").cast(pl.Float64))
-    )
-    eur = raw.select("rate_date").unique().with_columns(currency=pl.lit("EUR"), rate=pl.lit(1.0))
-    raw = pl.concat([raw, eur.select(raw.columns)])
-    days = pl.date_range(raw["rate_date"].min(), raw["rate_date"].max() + pl.duration(days=31), eager=True)
-    grid = pl.DataFrame({"currency": raw["currency"].unique()}).join(pl.DataFrame({"day": days}), how="cross")
-    carried = grid.sort("day").join_asof(
-        raw.sort("rate_date"),
-        left_on="day",
-        right_on="rate_date",
-        by="currency",
-        strategy="backward",
-        check_sortedness=False,
-    )
-    rep = carried.filter(pl.col("currency") == reporting).select("day", rep_rate="rate")
-    return (
-        carried.join(rep, on="day")
-        .select("currency", "day", to_reporting=pl.col("rep_rate") / pl.col("rate"))
-        .drop_nulls()
-    )
 
 
 @pytest.fixture(scope="module")
@@ -119,14 +82,6 @@ def expected(tiny_warehouse) -> pl.DataFrame:
     return pl.concat(per_zone)
 
 
-def mart(database: Path, sql: str) -> pl.DataFrame:
-    con = raw_connect(database, read_only=True)
-    try:
-        return con.sql(sql).pl()
-    finally:
-        con.close()
-
-
 def assert_frames_close(actual: pl.DataFrame, wanted: pl.DataFrame, keys: list[str]) -> None:
     joined = wanted.join(actual, on=keys, how="full", suffix="_mart", coalesce=True)
     assert joined.height == wanted.height == actual.height, "row sets differ"
@@ -139,7 +94,7 @@ def assert_frames_close(actual: pl.DataFrame, wanted: pl.DataFrame, keys: list[s
 
 
 def test_every_bronze_order_reaches_fct_orders_once(tiny_warehouse, expected):
-    marts = mart(tiny_warehouse, "select order_id from main.fct_orders")
+    marts = query(tiny_warehouse, "select order_id from main.fct_orders")
     assert marts.height == marts["order_id"].n_unique() == expected.height
     assert set(marts["order_id"]) == set(expected["order_id"])
     assert expected["fx"].null_count() == 0 and expected["fx_home"].null_count() == 0
@@ -156,7 +111,7 @@ def test_daily_order_kpis_match_bronze(tiny_warehouse, expected):
             new_customers=pl.col("is_first").sum(),
         )
     )
-    actual = mart(
+    actual = query(
         tiny_warehouse,
         """
         select order_date, count(*) as orders, sum(units) as units, sum(item_value_reporting) as gmv,
@@ -174,7 +129,7 @@ def test_refunds_by_refund_date_match_bronze(tiny_warehouse, expected):
         .group_by("refund_date")
         .agg(refunds=pl.col("refund_usd").sum(), refunded=pl.len())
     )
-    actual = mart(
+    actual = query(
         tiny_warehouse,
         """
         select refund_date, sum(refund_amount_reporting) as refunds, count(*) as refunded
@@ -197,7 +152,7 @@ def test_seller_daily_matches_bronze_per_seller_and_local_day(tiny_warehouse, ex
             new_customers=pl.col("is_first").sum(),
         )
     )
-    actual = mart(
+    actual = query(
         tiny_warehouse,
         """
         select seller_id, date_seller, orders, units, gmv_reporting, gmv_home, new_customers
@@ -207,7 +162,7 @@ def test_seller_daily_matches_bronze_per_seller_and_local_day(tiny_warehouse, ex
     assert_frames_close(actual, wanted, ["seller_id", "date_seller"])
 
     refunds = expected.filter(pl.col("refund") > 0).group_by("seller_id").agg(refunds=pl.col("refund_usd").sum())
-    totals = mart(
+    totals = query(
         tiny_warehouse,
         "select seller_id, sum(refunds_reporting) as refunds from main.seller_daily group by seller_id "
         "having sum(refunds_reporting) <> 0",
@@ -216,7 +171,7 @@ def test_seller_daily_matches_bronze_per_seller_and_local_day(tiny_warehouse, ex
 
 
 def test_dim_customer_holds_no_raw_pii(tiny_warehouse):
-    customers = mart(tiny_warehouse, "select * from main.dim_customer")
+    customers = query(tiny_warehouse, "select * from main.dim_customer")
     assert customers.height == customers["customer_key"].n_unique() > 0
     for column in customers.columns:
         assert not any(word in column for word in ("name", "email", "phone", "address", "customer_id")), column
@@ -244,7 +199,7 @@ def test_daily_sales_is_a_complete_calendar_of_units(tiny_warehouse, expected):
         )
     )
     wanted = lines.group_by("sku", "market_code", sales_date="order_date").agg(units=pl.col("qty").sum())
-    sales = mart(tiny_warehouse, "select sku, market_code, sales_date, units from silver.daily_sales")
+    sales = query(tiny_warehouse, "select sku, market_code, sales_date, units from silver.daily_sales")
     assert_frames_close(sales.filter(pl.col("units") > 0), wanted, ["sku", "market_code", "sales_date"])
 
     last_day = expected["order_date"].max()
@@ -256,7 +211,7 @@ def test_daily_sales_is_a_complete_calendar_of_units(tiny_warehouse, expected):
 
 def test_daily_sales_stockouts_explain_the_simulated_lost_demand(tiny_warehouse, tiny_landing):
     truth = tiny_landing / "_simulator"
-    sales = mart(
+    sales = query(
         tiny_warehouse, "select sku, market_code, sales_date, serving_warehouse, is_stockout from silver.daily_sales"
     )
     fulfilment = pl.read_parquet(truth / "demand_params.parquet").select(
@@ -278,7 +233,7 @@ def test_daily_orders_match_the_simulator_ground_truth(tiny_warehouse, tiny_land
     the published rates were rounded) agree with fct_orders by UTC order date."""
     truth = json.loads((tiny_landing / "_simulator" / "ground_truth.json").read_text())
     wanted = {d["date"]: d["orders"] for d in truth["days"]}
-    rows = mart(
+    rows = query(
         tiny_warehouse,
         "select order_date::varchar as day, count(*) as orders, sum(units) as units, "
         "sum(order_total_reporting) as total_usd from main.fct_orders group by order_date",

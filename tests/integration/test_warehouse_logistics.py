@@ -10,15 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from lakehouse.delta import read_polars
-from lakehouse.duck import raw_connect
-from lakehouse.settings import get_settings
+from tests.integration.recompute import bronze, query
 
 pytestmark = pytest.mark.integration
-
-
-def bronze(table: str) -> pl.DataFrame:
-    return read_polars(get_settings().paths.table("bronze", table))
 
 
 def recompute_shipments() -> pl.DataFrame:
@@ -56,14 +50,6 @@ def recompute_shipments() -> pl.DataFrame:
         has_arrived=pl.col("arrived_at").is_not_null(),
         had_customs_hold=pl.col("held_at").is_not_null(),
     )
-
-
-def query(database: Path, sql: str) -> pl.DataFrame:
-    con = raw_connect(database, read_only=True)
-    try:
-        return con.sql(sql).pl()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
