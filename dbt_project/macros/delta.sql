@@ -7,7 +7,7 @@
 {% materialization delta, adapter='duckdb' %}
   {%- set target_relation = this.incorporate(type='view') -%}
   {%- set path = lake_path('silver', this.identifier) -%}
-  {%- set window_start = incremental_window_start() -%}
+  {%- set window_date = incremental_window_date() -%}
   {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
@@ -16,7 +16,7 @@
   {% do adapter.store_relation('delta_lake', this, [], path, 'delta', {
       'sql': sql,
       'partition_by': config.get('partition_by'),
-      'window_start': (window_start | replace("date ", "") | replace("'", "")) if window_start else none,
+      'window_start': none if window_date is none else window_date | string,
       'window_column': config.get('incremental_column'),
       'unique_key': config.get('unique_key'),
       'invocation_id': invocation_id,

@@ -10,6 +10,12 @@
   `incremental_strategy='window'`. Returns none on a full build (first run or --full-refresh).
 -#}
 {% macro incremental_window_start(column=none) -%}
+    {%- set start = incremental_window_date(column) -%}
+    {{ return(none if start is none else "date '" ~ start ~ "'") }}
+{%- endmacro %}
+
+{#- The same window as a date (none on a full build), for materializations and the plugin. -#}
+{% macro incremental_window_date(column=none) -%}
     {%- if not execute or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
     {%- set column = column or config.get('incremental_column') -%}
     {%- set materialized = config.get('materialized') -%}
@@ -17,17 +23,19 @@
     {%- if materialized == 'delta' -%}
         {%- set path = lake_path('silver', this.identifier) -%}
         {%- if not delta_table_exists(path) -%}{{ return(none) }}{%- endif -%}
-        {%- set source_sql = "delta_scan('" ~ path ~ "')" -%}
+        {{ return(lookback_start_date("delta_scan('" ~ path ~ "')", column)) }}
     {%- elif materialized == 'incremental' -%}
         {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
         {%- if existing is none or existing.type != 'table' -%}{{ return(none) }}{%- endif -%}
-        {%- set source_sql = this -%}
-    {%- else -%}
-        {{ return(none) }}
+        {{ return(lookback_start_date(this, column)) }}
     {%- endif -%}
-    {%- set newest = run_query("select max(" ~ column ~ ")::date from " ~ source_sql).columns[0].values()[0] -%}
-    {%- if newest is none -%}{{ return(none) }}{%- endif -%}
-    {{ return("date '" ~ (newest - modules.datetime.timedelta(days=var('lookback_days') | int)) ~ "'") }}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- (newest `column` in `relation`) - lookback_days, or none when the relation is empty. -#}
+{% macro lookback_start_date(relation, column) -%}
+    {%- set newest = run_query("select max(" ~ column ~ ")::date from " ~ relation).columns[0].values()[0] -%}
+    {{ return(none if newest is none else newest - modules.datetime.timedelta(days=var('lookback_days') | int)) }}
 {%- endmacro %}
 
 {#- Custom strategy: delete the window, insert the rebuilt rows (one transaction). -#}

@@ -20,12 +20,9 @@
             and (node.alias or node.name) == relation.identifier
             and node.schema == relation.schema -%}
         {%- set column = node.config.get('incremental_column') or node.config.get('test_window_column') -%}
-        {%- if column -%}
-            {%- set newest = run_query("select max(" ~ column ~ ")::date from " ~ relation).columns[0].values()[0] -%}
-            {%- if newest is not none -%}
-                {%- set start = newest - modules.datetime.timedelta(days=var('lookback_days') | int) -%}
-                {{ return(column ~ " >= date '" ~ start ~ "'") }}
-            {%- endif -%}
+        {%- set start = lookback_start_date(relation, column) if column else none -%}
+        {%- if start is not none -%}
+            {{ return(column ~ " >= date '" ~ start ~ "'") }}
         {%- endif -%}
     {%- endfor -%}
     {{ return('') }}
