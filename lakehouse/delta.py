@@ -344,6 +344,16 @@ def version(path: PathLike) -> int:
     return open_table(path).version()
 
 
+def row_count(path: PathLike) -> int:
+    """Rows in the current version, from the file statistics in the Delta log (no data file is opened;
+    falls back to Parquet footers when a writer recorded no statistics)."""
+    table = open_table(path)
+    counts = pa.table(table.get_add_actions(flatten=True)).column("num_records")
+    if counts.null_count:
+        return table.to_pyarrow_dataset().count_rows()
+    return int(pc.sum(counts).as_py() or 0)
+
+
 def history(path: PathLike, limit: int | None = None) -> list[dict[str, Any]]:
     """Commits newest first: version, timestamp, operation, parameters and our commit metadata."""
     return open_table(path).history(limit)

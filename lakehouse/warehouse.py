@@ -334,7 +334,7 @@ def _count_rows(settings: Settings, database: Path, run: LayerRun, nodes: dict[s
         if materialized == "delta":
             path = settings.paths.table("silver", node.get("alias") or node.get("name") or n.name)
             if delta.table_exists(path):
-                run.rows[n.unique_id] = delta.open_table(path).to_pyarrow_dataset().count_rows()
+                run.rows[n.unique_id] = delta.row_count(path)
         elif materialized in ("table", "incremental"):
             tables[n.unique_id] = f'"{node.get("schema", "main")}"."{node.get("alias") or n.name}"'
     if not tables or not database.exists():

@@ -128,3 +128,12 @@ def test_time_travel_optimize_vacuum(tmp_path):
 def test_missing_table_is_clear(tmp_path):
     with pytest.raises(delta.DeltaIOError, match="no Delta table"):
         delta.read_arrow(tmp_path / "nope")
+
+
+def test_row_count_comes_from_the_log(tmp_path):
+    path = tmp_path / "t"
+    delta.write(path, pa.table({"id": list(range(10)), "d": ["a"] * 10}), partition_by=["d"])
+    delta.write(path, pa.table({"id": list(range(5)), "d": ["b"] * 5}))
+    assert delta.row_count(path) == 15
+    delta.write(path, pa.table({"id": [1], "d": ["a"]}), mode="overwrite", predicate="d = 'a'")
+    assert delta.row_count(path) == 6
