@@ -20,7 +20,8 @@ writer at a time: one run of this DAG, one instance per task, and the writer loc
 `lakehouse build` to finish). A failed build is never published: readers keep the last good warehouse, and
 `lakehouse publish --rollback` puts the one before back. Same steps from a shell:
 `lakehouse check --layer bronze && lakehouse build --layer silver && lakehouse check --layer silver &&
-lakehouse build --layer marts && lakehouse check --layer marts && lakehouse publish`.
+lakehouse build --layer gold && lakehouse check --layer gold && lakehouse build --layer marts &&
+lakehouse check --layer marts && lakehouse publish`.
 Logic lives in `lakehouse/warehouse.py`; this file is wiring.
 """
 
@@ -72,6 +73,12 @@ def check_silver() -> dict:
 
 
 @task
+def check_gold() -> dict:
+    """Quality gate on the Spark jobs' gold outputs (attribution, forecasts)."""
+    return _gate("gold")
+
+
+@task
 def check_marts() -> dict:
     """Quality gate on the build copy's marts; an error stops the run before publish."""
     return _gate("marts")
@@ -83,6 +90,14 @@ def build_silver() -> dict:
     from lakehouse.warehouse import build
 
     return build("silver", wait_seconds=WRITER_WAIT_SECONDS).summary()
+
+
+@task
+def build_gold() -> dict:
+    """The gold layer: the Spark jobs of ``spark_jobs.GOLD_JOBS`` read silver and write ``lake/gold``."""
+    from lakehouse.warehouse import build
+
+    return build("gold", wait_seconds=WRITER_WAIT_SECONDS).summary()
 
 
 @task
@@ -116,7 +131,16 @@ def publish() -> dict:
     doc_md=__doc__,
 )
 def build_warehouse():
-    check_bronze() >> build_silver() >> check_silver() >> build_marts() >> check_marts() >> publish()
+    (
+        check_bronze()
+        >> build_silver()
+        >> check_silver()
+        >> build_gold()
+        >> check_gold()
+        >> build_marts()
+        >> check_marts()
+        >> publish()
+    )
 
 
 build_warehouse()

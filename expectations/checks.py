@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-LAYERS = ("bronze", "silver", "marts")
+LAYERS = ("bronze", "silver", "gold", "marts")
 # modules whose import registers checks: a job that brings its own checks adds its module here
 CHECK_MODULES = ["expectations.bronze", "expectations.reconcile"]
 SEVERITIES = ("error", "warn")

@@ -176,10 +176,11 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 @cli.command()
 @click.option(
     "--layer",
-    type=click.Choice(["silver", "marts", "all"]),
+    type=click.Choice(["silver", "gold", "marts", "all"]),
     default="all",
     show_default=True,
-    help="silver: staging + silver Delta tables; marts: dims, facts, KPI marts; all: both in order.",
+    help="silver: staging + silver Delta tables; gold: the Spark jobs (lake/gold); marts: dims, facts, KPI marts; "
+    "all: the three in order.",
 )
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
 @click.option("--select", "select", multiple=True, help="Only these nodes (dbt selection syntax, repeatable).")
@@ -188,23 +189,33 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     "--threads", type=int, default=2, show_default=True, help="dbt threads (models and tests run in parallel)."
 )
 @click.option("--quiet", is_flag=True, help="Only the per-model result table, not dbt's log.")
-def build(layer: str, full_refresh: bool, select: tuple[str, ...], wait: float, threads: int, quiet: bool) -> None:
+@click.option("--master", help="Spark master of the gold jobs (default: LAKEHOUSE_SPARK_MASTER, local[*]).")
+def build(
+    layer: str, full_refresh: bool, select: tuple[str, ...], wait: float, threads: int, quiet: bool, master: str | None
+) -> None:
     """Build the warehouse with dbt into the build copy (readers keep the published file until `publish`).
 
     \b
     Examples:
-      lakehouse build                      # silver, then marts (with their tests)
+      lakehouse build                      # silver, gold (Spark jobs), then marts (with their tests)
       lakehouse build --layer marts --select +kpi_daily
+      lakehouse build --layer gold --select attribution
       lakehouse build --full-refresh       # rebuild incremental models from scratch
     """
-    from lakehouse.warehouse import DbtError, WriterBusyError
+    from lakehouse.warehouse import DbtError, GoldJobError, WriterBusyError
     from lakehouse.warehouse import build as build_warehouse
 
     try:
         result = build_warehouse(
-            layer, full_refresh=full_refresh, select=select, wait_seconds=wait, threads=threads, echo=not quiet
+            layer,
+            full_refresh=full_refresh,
+            select=select,
+            wait_seconds=wait,
+            threads=threads,
+            echo=not quiet,
+            master=master,
         )
-    except (DbtError, WriterBusyError) as exc:
+    except (DbtError, GoldJobError, WriterBusyError, ValueError) as exc:
         _fail(str(exc))
     console.print(
         f"[green]built[/green] {', '.join(r.layer for r in result.runs)} in {result.seconds:.1f}s into "
@@ -251,15 +262,16 @@ def publish(rollback: bool, wait: float, as_json: bool) -> None:
 @cli.command()
 @click.option(
     "--layer",
-    type=click.Choice(["bronze", "silver", "marts"]),
+    type=click.Choice(["bronze", "silver", "gold", "marts"]),
     required=True,
-    help="bronze: the feeds after ingest; silver: after `build --layer silver`; marts: the build copy.",
+    help="bronze: the feeds after ingest; silver: after `build --layer silver`; gold: the Spark jobs' outputs "
+    "after `build --layer gold`; marts: the build copy.",
 )
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Check days from this date (default: the run's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check(layer: str, since, as_json: bool) -> None:
     """Quality gate (Great Expectations): exit 1 on any error-severity failure, with a summary of table,
-    expectation, observed value and failing rows. Silver and marts outcomes are kept with the build copy:
+    expectation, observed value and failing rows. Silver, gold and marts outcomes are kept with the build copy:
     `lakehouse publish` refuses a build whose checks found an error, so readers keep the last good warehouse.
 
     \b

@@ -36,6 +36,7 @@ __all__ = [
     "LAYERS",
     "BuildResult",
     "DbtError",
+    "GoldJobError",
     "LayerRun",
     "PublishError",
     "WriterBusyError",
@@ -45,14 +46,14 @@ __all__ = [
     "publish",
 ]
 
-LAYERS = ("silver", "marts")
+LAYERS = ("silver", "gold", "marts")  # in build order; gold is the Spark jobs' layer (spark_jobs.GOLD_JOBS)
 # what each layer's dbt selection is: silver also selects the sources so their tests run with staging
 _LAYER_SELECT = {"silver": ("tag:silver", "source:*"), "marts": ("tag:marts",)}
 # silver: only tests whose parents are all in the layer (a test spanning staging and a mart waits for the
 # marts run); marts: every test touching a mart
 _LAYER_INDIRECT = {"silver": "cautious", "marts": "eager"}
 # lake layers each warehouse layer reads (marts read bronze through the staging views, silver through theirs)
-LAYER_READS = {"silver": ("bronze",), "marts": ("bronze", "silver", "gold")}
+LAYER_READS = {"silver": ("bronze",), "gold": ("silver",), "marts": ("bronze", "silver", "gold")}
 # dbt commands that change the build copy: their runs are recorded and gate publishing
 _WRITING_COMMANDS = {"build", "run", "seed", "snapshot", "test", "run-operation", "clone"}
 
@@ -417,17 +418,32 @@ def build(
     wait_seconds: float = 0.0,
     threads: int = 2,
     echo: bool = True,
+    master: str | None = None,
 ) -> BuildResult:
-    """``dbt build`` one layer (``silver``: staging, intermediate, silver Delta tables; ``marts``: dims, facts,
-    KPI marts) or ``all`` of them, with their tests, into the build copy.
+    """Build one layer (``silver``: dbt staging, intermediate, silver Delta tables; ``gold``: the Spark jobs of
+    ``spark_jobs.GOLD_JOBS`` into ``lake/gold``; ``marts``: dbt dims, facts, KPI marts) or ``all`` of them in that
+    order, with their tests, into the build copy.
 
-    Raises :class:`WriterBusyError` when another dbt writer runs (after ``wait_seconds``) and :class:`DbtError`
-    naming the failing nodes when dbt fails (the run is recorded, so the build cannot be published).
+    ``select`` narrows dbt (selection syntax) and names gold jobs; ``master`` is the Spark master of the gold jobs
+    (default ``LAKEHOUSE_SPARK_MASTER``). Raises :class:`WriterBusyError` when another writer runs (after
+    ``wait_seconds``), :class:`DbtError` naming the failing nodes when dbt fails and :class:`GoldJobError` when a
+    Spark job fails (either run is recorded, so the build cannot be published).
     """
     settings = settings or get_settings()
     if layer not in (*LAYERS, "all"):
-        raise ValueError(f"unknown layer {layer!r}; expected silver, marts or all")
+        raise ValueError(f"unknown layer {layer!r}; expected {', '.join(LAYERS)} or all")
     layers = list(LAYERS) if layer == "all" else [layer]
+    from spark_jobs import gold_jobs
+
+    job_names = {j.name for j in gold_jobs()}
+    dbt_select = [s for s in select or () if s not in job_names]
+    jobs = gold_jobs([s for s in select or () if s in job_names] or None)
+    if layer == "gold" and dbt_select:
+        raise ValueError(
+            f"unknown gold job(s): {', '.join(dbt_select)}; registered: {', '.join(sorted(job_names)) or 'none'}"
+        )
+    if select and layer != "gold" and not set(select) & job_names:
+        jobs = []  # a narrowed dbt build runs no Spark job unless one is named
     settings.paths.ensure()
     runs: list[LayerRun] = []
     with writer_lock(settings, wait_seconds=wait_seconds):
@@ -435,7 +451,15 @@ def build(
         extends_existing = f.build.exists() or f.published.exists()
         database = prepare_build_copy(settings)
         for name in layers:
-            args = _layer_args(name, full_refresh, list(select or ()), tests_on_window=extends_existing)
+            if name == "gold":
+                if not jobs and layer == "all":
+                    continue
+                gold = _run_gold(settings, jobs, echo, master)
+                runs.append(gold)
+                if not gold.ok:
+                    raise GoldJobError(f"the gold layer failed:\n{gold.failure}")
+                continue
+            args = _layer_args(name, full_refresh, dbt_select, tests_on_window=extends_existing)
             run, _ = _run_on_build_copy(settings, name, args, threads, echo, LAYER_READS[name])
             if run.nodes:
                 try:
@@ -447,6 +471,36 @@ def build(
             if not run.ok:
                 raise DbtError(f"dbt build of the {name} layer failed (exit {run.returncode}):\n{run.failure}")
     return BuildResult(database, runs)
+
+
+class GoldJobError(RuntimeError):
+    """A Spark job of the gold layer failed (the run is recorded; the build cannot be published)."""
+
+
+def _run_gold(settings: Settings, jobs: Sequence[Any], echo: bool, master: str | None) -> LayerRun:
+    """Run the gold layer's Spark jobs, recorded in the pending manifest like a dbt layer run."""
+    from spark_jobs import run_gold_jobs
+
+    run = LayerRun(
+        layer="gold",
+        args=[j.name for j in jobs],
+        run_id=uuid.uuid4().hex,
+        started_at=_now(),
+        lake_versions=lake_versions(settings, LAYER_READS["gold"]),
+    )
+    record_run(settings, run.to_dict())
+    results = run_gold_jobs(settings, jobs, echo=echo, master=master)
+    run.seconds = sum(r.seconds for r in results)
+    run.nodes = [NodeResult(f"spark_job.lakehouse.{r.job}", r.status, r.seconds, message=r.error) for r in results]
+    run.status = "success" if len(results) == len(jobs) and all(r.status == "success" for r in results) else "error"
+    run.failure = "\n".join(f"{r.job}: {r.error}" for r in results if r.error)
+    record_run(settings, run.to_dict())
+    lines = [f"gold ({run.status}, {run.seconds:.1f}s): " + (", ".join(run.args) or "no jobs registered")]
+    for r in results:
+        tables = ", ".join(f"{t} v{v}" for t, v in sorted((r.summary.get("tables") or {}).items()))
+        lines.append(f"  {r.job:<20}  {r.status:<8}  {r.seconds:>8.1f}s  {tables}")
+    print("\n".join(lines), flush=True)
+    return run
 
 
 def dbt(args: Sequence[str], settings: Settings | None = None, wait_seconds: float = 0.0, threads: int = 1) -> int:

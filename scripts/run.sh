@@ -21,10 +21,12 @@ fi
 echo "== 3/5 ingest landing -> bronze"
 "$LH" ingest
 
-echo "== 4/5 build the warehouse, each layer behind its quality gate (dbt tests + Great Expectations)"
+echo "== 4/5 build the warehouse, each layer behind its quality gate (dbt tests + Great Expectations); gold = the Spark jobs"
 "$LH" check --layer bronze
 "$LH" build --layer silver
 "$LH" check --layer silver
+"$LH" build --layer gold
+"$LH" check --layer gold
 "$LH" build --layer marts
 "$LH" check --layer marts
 

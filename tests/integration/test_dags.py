@@ -78,6 +78,8 @@ def test_build_warehouse_dag_is_gated_by_the_bronze_feeds(airflow_db):
         "check_bronze",
         "build_silver",
         "check_silver",
+        "build_gold",
+        "check_gold",
         "build_marts",
         "check_marts",
         "publish",
