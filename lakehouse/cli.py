@@ -104,31 +104,91 @@ def show_settings(as_json: bool) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (for scripts).")
 def credentials(as_json: bool) -> None:
-    """Show the logins generated for this LAKEHOUSE_HOME (stored with mode 600)."""
+    """Show the logins generated for this LAKEHOUSE_HOME (stored with mode 600), Superset demo users included."""
     from lakehouse.secrets import get_credentials
+    from lakehouse.superset import demo_logins
+    from lakehouse.superset import url as superset_url
 
     settings = get_settings()
     creds = get_credentials(settings)
-    logins = {
+    logins: dict[str, dict[str, str]] = {
         "airflow": {
             "url": f"http://127.0.0.1:{settings.airflow_port}",
             "user": "admin",
             "password": creds["airflow_admin_password"],
         },
-        "superset": {
-            "url": f"http://127.0.0.1:{settings.superset_port}",
-            "user": "admin",
-            "password": creds["superset_admin_password"],
-        },
     }
+    for name, login in demo_logins(settings).items():
+        key = "superset" if name == "admin" else f"superset-{name}"
+        logins[key] = {"url": superset_url(settings), "user": login.user, "password": login.password}
+        if login.note:
+            logins[key]["note"] = login.note
     if as_json:
         click.echo(json.dumps(logins, indent=2))
         return
-    table = Table("service", "url", "user", "password", box=None)
+    table = Table("service", "url", "user", "password", "note", box=None)
     for name, login in logins.items():
-        table.add_row(name, login["url"], login["user"], login["password"])
+        table.add_row(name, login["url"], login["user"], login["password"], login.get("note", ""))
     console.print(table)
     console.print(f"[dim]stored in {settings.paths.credentials_file}[/dim]")
+
+
+@cli.group()
+def superset() -> None:
+    """Superset dashboards as code (dashboards/bundle), served on 127.0.0.1 from .venv-superset.
+
+    \b
+    Examples:
+      lakehouse superset up        # bootstrap once, import the bundle, start on 127.0.0.1:8088
+      lakehouse superset import    # re-import dashboards/bundle (roles, demo users, row-level security)
+      lakehouse superset export    # write dashboards edited in the UI back into dashboards/bundle
+      lakehouse superset down
+    Logins: `lakehouse credentials`.
+    """
+
+
+def _superset_call(fn, *args, **kwargs):
+    from lakehouse.superset import SupersetError
+
+    try:
+        return fn(*args, echo=lambda line: console.print(line, markup=False), **kwargs)
+    except SupersetError as exc:
+        _fail(str(exc))
+
+
+@superset.command("up")
+def superset_up() -> None:
+    """Bootstrap (first time), import the bundle and start Superset in the background; waits for health."""
+    from lakehouse import superset as ss
+
+    address = _superset_call(ss.up)
+    console.print(f"[green]Superset is up:[/green] {address}  (logins: `lakehouse credentials`)")
+
+
+@superset.command("down")
+def superset_down() -> None:
+    """Stop the Superset server started by `up`."""
+    from lakehouse import superset as ss
+
+    console.print("stopped superset" if ss.down() else "superset was not running")
+
+
+@superset.command("import")
+def superset_import() -> None:
+    """Import dashboards/bundle into Superset (idempotent), with roles, demo users and row-level security."""
+    from lakehouse import superset as ss
+
+    _superset_call(ss.import_bundle)
+
+
+@superset.command("export")
+def superset_export() -> None:
+    """Export Superset's dashboards, charts and datasets back into dashboards/bundle (review with git diff)."""
+    from lakehouse import superset as ss
+
+    changed = _superset_call(ss.export_bundle)
+    for rel in changed:
+        console.print(f"  {rel}", markup=False)
 
 
 @cli.command()

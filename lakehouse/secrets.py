@@ -25,6 +25,9 @@ SECRET_KEYS: dict[str, str] = {
 CREDENTIAL_KEYS: dict[str, str] = {
     "airflow_admin_password": "LAKEHOUSE_AIRFLOW_PASSWORD",
     "superset_admin_password": "LAKEHOUSE_SUPERSET_PASSWORD",
+    "superset_analyst_password": "LAKEHOUSE_SUPERSET_ANALYST_PASSWORD",
+    "superset_executive_password": "LAKEHOUSE_SUPERSET_EXECUTIVE_PASSWORD",
+    "superset_seller_password": "LAKEHOUSE_SUPERSET_SELLER_PASSWORD",
 }
 
 

@@ -182,20 +182,64 @@ def quality_gate(layer: str, since: Any = None, settings: Settings | None = None
     return report
 
 
-def _publish_quality_results(settings: Settings, database: Path) -> None:
-    """Copy ``lake/_quality/results`` into the build copy (``main.quality_results``) for the data-health
-    dashboard, so readers see the checks of the data they read."""
+# platform tables copied into every published file for the data-health dashboard (read by Superset, which
+# has no delta extension: they must be plain tables)
+PLATFORM_TABLES = ("quality_results", "ingest_files", "quarantine_summary", "publish_history")
+
+
+def _publish_platform_tables(settings: Settings, database: Path, f: WarehouseFiles, published_at: str) -> None:
+    """Copy the platform's own records into the build copy so readers see the health of the data they read:
+    ``quality_results`` (``lake/_quality/results``), ``ingest_files`` (the ingest ledger), ``quarantine_summary``
+    (quarantined records per feed, rule and day) and ``publish_history`` (``publishes.jsonl`` plus this publish).
+    Each table exists even when its source does not yet (empty, with its schema), so dashboards never break."""
+    import pyarrow as pa
+
+    from expectations.runner import RESULTS_SCHEMA
+    from ingestion import ledger
     from lakehouse import delta
     from lakehouse.duck import raw_connect
 
-    path = settings.paths.table("_quality", "results")
-    if not delta.table_exists(path):
-        return
+    publishes = [json.loads(line) for line in f.log.read_text().splitlines() if line.strip()] if f.log.exists() else []
+    publishes.append({"action": "publish", "published_at": published_at})
+    history = pa.table(  # noqa: F841 - read by DuckDB's replacement scan
+        {
+            "published_at": pa.array([p.get("published_at") for p in publishes], pa.string()),
+            "action": pa.array([p.get("action") for p in publishes], pa.string()),
+            "quality_status": pa.array([(p.get("quality") or {}).get("status") for p in publishes], pa.string()),
+            "size_bytes": pa.array([p.get("size_bytes") for p in publishes], pa.int64()),
+        }
+    )
+    quarantine_tables = [
+        (path.name, path) for path in sorted(settings.paths.layer("quarantine").glob("*")) if delta.table_exists(path)
+    ]
     con = raw_connect(database, settings=settings)
     try:
+        for name, path, schema in (
+            ("quality_results", settings.paths.table("_quality", "results"), RESULTS_SCHEMA),
+            ("ingest_files", ledger.path(settings), ledger.SCHEMA),
+        ):
+            if delta.table_exists(path):
+                con.execute(f"create or replace table main.{name} as select * from delta_scan(?)", [str(path)])
+            else:
+                empty = schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
+                con.execute(f"create or replace table main.{name} as select * from empty")
+        parts = [
+            f"select feed, rule, cast(quarantined_at as date) as quarantined_date, count(*) as records "
+            f"from delta_scan('{str(path).replace(chr(39), chr(39) * 2)}') group by all"
+            for _, path in quarantine_tables
+        ]
         con.execute(
-            "create or replace table main.quality_results as select * from delta_scan(?) order by checked_at",
-            [str(path)],
+            "create or replace table main.quarantine_summary as "
+            + (
+                " union all ".join(parts)
+                if parts
+                else "select ''::varchar as feed, ''::varchar as rule, null::date as quarantined_date, "
+                "0::bigint as records where false"
+            )
+        )
+        con.execute(
+            "create or replace table main.publish_history as select cast(published_at as timestamptz) as "
+            "published_at, action, quality_status, size_bytes from history"
         )
         con.execute("checkpoint")
     finally:
@@ -625,7 +669,8 @@ def publish(
                 f"refusing to publish {f.build}: quality checks found errors (readers keep the current "
                 f"warehouse):\n{detail}\nsee `lakehouse check --layer <layer>` for details"
             )
-        _publish_quality_results(settings, f.build)
+        published_at = _now()
+        _publish_platform_tables(settings, f.build, f, published_at)
         _checkpoint(f.build)
         tests: Counter = Counter()
         for r in latest.values():
@@ -633,7 +678,7 @@ def publish(
                 tests.update(r.get("counts", {}).get(kind, {}))
         failed_tests = tests.get("fail", 0) + tests.get("error", 0)
         manifest = {
-            "published_at": _now(),
+            "published_at": published_at,
             "publish_id": uuid.uuid4().hex,
             "file": str(f.published),
             "size_bytes": f.build.stat().st_size,
