@@ -234,15 +234,17 @@ def _remap_dashboard(content: dict) -> dict:
         return [id_map[v] for v in values if v in id_map]
 
     metadata = content.get("metadata") or {}
+    # chartsInScope lists are derived from the scopes by the frontend, and the importer does not remap them:
+    # they would point at other instances' charts, so the bundle leaves them out
     for flt in metadata.get("native_filter_configuration", []):
-        if "chartsInScope" in flt:
-            flt["chartsInScope"] = sorted(ids(flt["chartsInScope"]))
+        flt.pop("chartsInScope", None)
         scope = flt.get("scope") or {}
         if scope.get("excluded"):
             scope["excluded"] = sorted(ids(scope["excluded"]))
     global_conf = metadata.get("global_chart_configuration") or {}
-    if "chartsInScope" in global_conf:
-        global_conf["chartsInScope"] = sorted(ids(global_conf["chartsInScope"]))
+    global_conf.pop("chartsInScope", None)
+    if metadata.get("default_filters") in ("{}", None):
+        metadata.pop("default_filters", None)
     if (global_conf.get("scope") or {}).get("excluded"):
         global_conf["scope"]["excluded"] = sorted(ids(global_conf["scope"]["excluded"]))
     chart_conf = {}
@@ -253,8 +255,7 @@ def _remap_dashboard(content: dict) -> dict:
             continue
         conf["id"] = new
         cross = conf.get("crossFilters") or {}
-        if "chartsInScope" in cross:
-            cross["chartsInScope"] = sorted(ids(cross["chartsInScope"]))
+        cross.pop("chartsInScope", None)
         if (cross.get("scope") or {}).get("excluded") if isinstance(cross.get("scope"), dict) else False:
             cross["scope"]["excluded"] = sorted(ids(cross["scope"]["excluded"]))
         chart_conf[str(new)] = conf

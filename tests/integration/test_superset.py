@@ -1,0 +1,172 @@
+"""Superset started for real from .venv-superset on a free 127.0.0.1 port, once per session, over the tiny
+published warehouse: bundle validation and idempotent import, every chart's data, row-level security for the
+seller login, the export round trip, and headless Chromium screenshots of every dashboard."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lakehouse import superset as ss
+from lakehouse import warehouse
+from lakehouse.dbt_runner import target_path
+from lakehouse.settings import get_settings, reset_settings
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def superset_server(tiny_warehouse: Path) -> Iterator[dict]:
+    """The tiny warehouse with quality results (bronze gate, then a one-model build and a publish, as the pipeline
+    does), and Superset bootstrapped, imported and serving on a free port; stopped at the end of the session."""
+    os.environ["LAKEHOUSE_SUPERSET_PORT"] = str(free_port())
+    reset_settings()
+    settings = get_settings()
+    warehouse.quality_gate("bronze", settings=settings)
+    warehouse.build("marts", select=("metric_glossary",), settings=settings, echo=False)
+    warehouse.publish(settings=settings)
+    try:
+        ss.up(settings, echo=lambda _: None)
+        yield {"settings": settings, "logins": ss.demo_logins(settings), "url": ss.url(settings)}
+    finally:
+        ss.down(settings)
+        os.environ.pop("LAKEHOUSE_SUPERSET_PORT", None)
+        reset_settings()
+
+
+@pytest.fixture(scope="session")
+def admin(superset_server: dict) -> ss.Client:
+    return ss.Client(superset_server["url"], "admin", superset_server["logins"]["admin"].password)
+
+
+def _dashboard(client: ss.Client, title: str) -> dict:
+    (found,) = [d for d in client.list("dashboard") if d["dashboard_title"] == title]
+    return found
+
+
+def _rows(resp) -> list[dict]:
+    assert resp.status_code == 200, resp.text[:500]
+    return [row for result in resp.json()["result"] for row in result["data"]]
+
+
+def test_bundle_validates_against_the_dbt_manifest(superset_server: dict) -> None:
+    manifest = target_path(superset_server["settings"]) / "manifest.json"
+    assert ss.validate_bundle(ss.BUNDLE_DIR, manifest) == []
+    files = ss.load_bundle()
+    tables = {c["table_name"] for r, c in files.items() if r.startswith("datasets/")}
+    exposures = yaml.safe_load((Path(ss.REPO_ROOT) / "dbt_project/models/exposures.yml").read_text())["exposures"]
+    titles = {c["dashboard_title"] for r, c in files.items() if r.startswith("dashboards/")}
+    assert titles == {e["label"] for e in exposures} == set(ss.DASHBOARD_ROLES)
+    assert "seller_daily" in tables
+
+
+def test_validation_names_file_and_rule(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ss.BUNDLE_DIR, bundle)
+    chart = sorted((bundle / "charts").glob("*.yaml"))[0]
+    content = yaml.safe_load(chart.read_text())
+    content["dataset_uuid"] = "00000000-0000-0000-0000-000000000000"
+    chart.write_text(yaml.safe_dump(content))
+    problems = ss.validate_bundle(bundle)
+    assert any(chart.name in p and "resolves to no dataset" in p for p in problems), problems
+
+
+def test_import_twice_changes_nothing(superset_server: dict, tmp_path: Path) -> None:
+    settings = superset_server["settings"]
+    ss.import_bundle(settings, echo=lambda _: None)
+    copy = tmp_path / "bundle"
+    shutil.copytree(ss.BUNDLE_DIR, copy)
+    assert ss.export_bundle(settings, bundle=copy, echo=lambda _: None) == []
+
+
+def test_every_chart_returns_rows(admin: ss.Client) -> None:
+    charts = admin.list("chart")
+    assert len(charts) == len(list(ss.BUNDLE_DIR.glob("charts/*.yaml")))
+    empty = {c["slice_name"]: len(_rows(admin.chart_data(c["id"]))) for c in charts}
+    assert [name for name, n in empty.items() if n == 0] == []
+
+
+def test_seller_sees_only_its_own_rows(superset_server: dict, admin: ss.Client) -> None:
+    settings = superset_server["settings"]
+    own = ss.demo_seller_id(settings)
+    seller = ss.Client(superset_server["url"], "seller", superset_server["logins"]["seller"].password)
+    dashboards = {d["dashboard_title"] for d in seller.list("dashboard")}
+    assert dashboards == {"Sellers"}
+    sellers_dash = _dashboard(admin, "Sellers")
+    charts = seller.get(f"/api/v1/dashboard/{sellers_dash['id']}/charts").json()["result"]
+    with_rows = 0
+    for chart in charts:
+        rows = _rows(seller.chart_data(chart["id"]))
+        with_rows += bool(rows)
+        assert {r["seller_id"] for r in rows if "seller_id" in r} <= {own}, chart["slice_name"]
+    assert with_rows >= 5
+    # every dataset the seller may query, grouped by seller_id: only its own seller, while admin sees several
+    datasets = {d["table_name"]: d["id"] for d in admin.list("dataset")}
+    for table in ss.SELLER_DATASETS:
+        query = {
+            "datasource": {"id": datasets[table], "type": "table"},
+            "queries": [{"columns": ["seller_id"], "metrics": ["count"], "row_limit": 1000}],
+            "result_format": "json",
+            "result_type": "full",
+        }
+        mine = {r["seller_id"] for r in _rows(seller.post("/api/v1/chart/data", json=query))}
+        everyone = {r["seller_id"] for r in _rows(admin.post("/api/v1/chart/data", json=query))}
+        assert mine == {own}, table
+        assert len(everyone) > 1, table
+    # and nothing outside its datasets
+    exec_chart = next(c for c in admin.list("chart") if c["slice_name"] == "Executive: GMV")
+    assert seller.chart_data(exec_chart["id"]).status_code in (403, 404)
+
+
+def test_export_round_trip_after_an_edit(superset_server: dict, admin: ss.Client, tmp_path: Path) -> None:
+    settings = superset_server["settings"]
+    chart = next(c for c in admin.list("chart") if c["slice_name"] == "Logistics: late shipments")
+    renamed = "Logistics: late shipments (edited in the UI)"
+    resp = admin.put(f"/api/v1/chart/{chart['id']}", json={"slice_name": renamed})
+    assert resp.status_code == 200, resp.text
+    try:
+        exported = tmp_path / "exported"
+        shutil.copytree(ss.BUNDLE_DIR, exported)
+        changed = ss.export_bundle(settings, bundle=exported, echo=lambda _: None)
+        assert changed == ["charts/Logistics_late_shipments.yaml"]
+        assert yaml.safe_load((exported / changed[0]).read_text())["slice_name"] == renamed
+        assert ss.validate_bundle(exported) == []  # no absolute path, every uuid resolves
+        text = "\n".join(p.read_text() for p in exported.rglob("*.yaml"))
+        assert str(settings.home) not in text
+        for key in ("slice_id:", "datasource_id", "datasetId", '"datasource"', "dashboards: ["):
+            assert key not in text, key
+        again = tmp_path / "again"
+        shutil.copytree(exported, again)
+        ss.import_bundle(settings, bundle=exported, echo=lambda _: None)
+        assert ss.export_bundle(settings, bundle=again, echo=lambda _: None) == []
+    finally:
+        ss.import_bundle(settings, echo=lambda _: None)
+
+
+def test_chromium_renders_every_dashboard(superset_server: dict) -> None:
+    settings = superset_server["settings"]
+    files = ss.load_bundle()
+    slugs = {c["slug"]: c for r, c in files.items() if r.startswith("dashboards/")}
+    out = settings.home / "screenshots"
+    proc = subprocess.run(
+        [str(ss.python(settings)), str(ss.DASHBOARDS_DIR / "screenshots.py"), superset_server["url"], "admin",
+         str(out), *sorted(slugs)],
+        env={**os.environ, "SUPERSET_SCREENSHOT_PASSWORD": superset_server["logins"]["admin"].password},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert {p["slug"] for p in pages} == set(slugs)
+    for page in pages:
+        expected = len(ss._chart_uuids(slugs[page["slug"]]["position"]))
+        assert page["alerts"] == [], page
+        assert page["charts"] == page["rendered"] == expected, page
+        assert Path(page["file"]).stat().st_size > 20_000
