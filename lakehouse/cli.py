@@ -127,8 +127,8 @@ def credentials(as_json: bool) -> None:
         click.echo(json.dumps(logins, indent=2))
         return
     table = Table("service", "url", "user", "password", "note", box=None)
-    for name, login in logins.items():
-        table.add_row(name, login["url"], login["user"], login["password"], login.get("note", ""))
+    for name, row in logins.items():
+        table.add_row(name, row["url"], row["user"], row["password"], row.get("note", ""))
     console.print(table)
     console.print(f"[dim]stored in {settings.paths.credentials_file}[/dim]")
 

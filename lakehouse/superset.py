@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from lakehouse.secrets import get_credentials, get_secrets
 from lakehouse.settings import REPO_ROOT, Settings, get_settings
@@ -291,9 +291,9 @@ def normalize_export(exported: dict[str, str], settings: Settings, bundle: Path 
     UUIDs, else a slug of the name), the placeholder for the warehouse path, no instance ids, no timestamps."""
     known: dict[str, str] = {}
     if bundle.exists():
-        for rel, content in load_bundle(bundle).items():
+        for known_rel, content in load_bundle(bundle).items():
             if isinstance(content, dict) and content.get("uuid"):
-                known[content["uuid"]] = rel
+                known[content["uuid"]] = known_rel
     warehouse = str(settings.paths.warehouse_file)
     out: dict[str, str] = {"metadata.yaml": yaml.safe_dump({"version": "1.0.0", "type": "assets"}, sort_keys=False)}
     for name, text in exported.items():
@@ -316,8 +316,9 @@ def normalize_export(exported: dict[str, str], settings: Settings, bundle: Path 
                 content["query_context"] = json.dumps(qc, sort_keys=True)
         elif kind == "dashboards":
             content = _remap_dashboard(content)
-            content.pop("theme_uuid", None) if content.get("theme_uuid") is None else None
-        rel = known.get(content.get("uuid", ""))
+            if content.get("theme_uuid") is None:
+                content.pop("theme_uuid", None)
+        rel: str | None = known.get(content.get("uuid", ""))
         if rel is None:
             title = content.get("slice_name") or content.get("dashboard_title") or content.get("table_name")
             title = title or content.get("database_name") or content["uuid"]

@@ -8,20 +8,20 @@ LH=.venv/bin/lakehouse
 started=$(date +%s)
 landing=$("$LH" paths --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["landing"])')
 
-echo "== 1/5 doctor"
+echo "== 1/6 doctor"
 "$LH" doctor
 
-echo "== 2/5 simulate ($SCALE)"
+echo "== 2/6 simulate ($SCALE)"
 if [ -f "$landing/_simulator/ground_truth.json" ]; then
   echo "a simulated world already exists in $landing (kept; 'lakehouse simulate --next-day' adds a day)"
 else
   "$LH" simulate --scale "$SCALE"
 fi
 
-echo "== 3/5 ingest landing -> bronze"
+echo "== 3/6 ingest landing -> bronze"
 "$LH" ingest
 
-echo "== 4/5 build the warehouse, each layer behind its quality gate (dbt tests + Great Expectations); gold = the Spark jobs"
+echo "== 4/6 build the warehouse, each layer behind its quality gate (dbt tests + Great Expectations); gold = the Spark jobs"
 "$LH" check --layer bronze
 "$LH" build --layer silver
 "$LH" check --layer silver
@@ -30,11 +30,17 @@ echo "== 4/5 build the warehouse, each layer behind its quality gate (dbt tests 
 "$LH" build --layer marts
 "$LH" check --layer marts
 
-echo "== 5/5 publish warehouse.duckdb for readers"
+echo "== 5/6 publish warehouse.duckdb for readers"
 "$LH" publish
+
+echo "== 6/6 Superset dashboards (first start creates its metadata database, ~20 s)"
+"$LH" superset up
 
 echo
 echo "done in $(( $(date +%s) - started ))s. Query it:"
 echo "  .venv/bin/lakehouse sql \"select date_reporting, sum(gmv_reporting) as gmv from kpi_daily group by 1 order by 1 desc limit 7\""
 echo "  .venv/bin/lakehouse shell"
+echo "Dashboards: $("$LH" credentials --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["superset"]["url"])')" \
+  "(logins: .venv/bin/lakehouse credentials; stored in $("$LH" paths --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["credentials_file"])'));" \
+  "stop with 'make stop'"
 "$LH" paths | head -5
