@@ -67,8 +67,7 @@ TALISMAN_CONFIG = {
 TALISMAN_DEV_CONFIG = TALISMAN_CONFIG
 CONTENT_SECURITY_POLICY_WARNING = False
 
-# the warehouse is read-only; SQL Lab may not write or upload
-PREVENT_UNSAFE_DB_CONNECTIONS = False  # duckdb files are local by design
+# the warehouse is opened read-only with DuckDB's file access off (see the bundle's database); no writes, no uploads
 SQLLAB_CTAS_NO_LIMIT = False
 ROW_LIMIT = 50_000
 SQL_MAX_ROW = 100_000

@@ -126,6 +126,28 @@ def test_seller_sees_only_its_own_rows(superset_server: dict, admin: ss.Client) 
     assert seller.chart_data(exec_chart["id"]).status_code in (403, 404)
 
 
+def test_analyst_sql_lab_is_read_only_on_the_warehouse(superset_server: dict, admin: ss.Client) -> None:
+    analyst = ss.Client(superset_server["url"], "analyst", superset_server["logins"]["analyst"].password)
+    assert {d["dashboard_title"] for d in analyst.list("dashboard")} == set(ss.DASHBOARD_ROLES)
+    (database,) = [d for d in admin.list("database") if d["database_name"] == "warehouse"]
+
+    def run(sql: str):
+        return analyst.post(
+            "/api/v1/sqllab/execute/",
+            json={"database_id": database["id"], "sql": sql, "schema": "main", "runAsync": False},
+        )
+
+    ok = run("select count(*) as n from kpi_daily")
+    assert ok.status_code == 200, ok.text[:300]
+    assert ok.json()["data"][0]["n"] > 0
+    refused = run("delete from kpi_daily")
+    assert refused.status_code != 200 and "DML_NOT_ALLOWED" in refused.text, refused.text[:300]
+    outside = run("select * from read_csv('/etc/hostname')")  # DuckDB's file access is off for Superset
+    assert outside.status_code != 200 and "disabled by configuration" in outside.text, outside.text[:300]
+    executive = ss.Client(superset_server["url"], "executive", superset_server["logins"]["executive"].password)
+    assert [d["dashboard_title"] for d in executive.list("dashboard")] == ["Executive KPIs"]
+
+
 def test_export_round_trip_after_an_edit(superset_server: dict, admin: ss.Client, tmp_path: Path) -> None:
     settings = superset_server["settings"]
     chart = next(c for c in admin.list("chart") if c["slice_name"] == "Logistics: late shipments")
@@ -170,3 +192,15 @@ def test_chromium_renders_every_dashboard(superset_server: dict) -> None:
         assert page["alerts"] == [], page
         assert page["charts"] == page["rendered"] == expected, page
         assert Path(page["file"]).stat().st_size > 20_000
+    # the seller's login renders its dashboard too (row-level security applied in the browser's queries)
+    seller = subprocess.run(
+        [str(ss.python(settings)), str(ss.DASHBOARDS_DIR / "screenshots.py"), superset_server["url"], "seller",
+         str(out / "seller"), "sellers"],
+        env={**os.environ, "SUPERSET_SCREENSHOT_PASSWORD": superset_server["logins"]["seller"].password},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert seller.returncode == 0, seller.stderr[-2000:]
+    (page,) = [json.loads(line) for line in seller.stdout.splitlines() if line.startswith("{")]
+    assert page["alerts"] == [] and page["charts"] == page["rendered"] == len(
+        ss._chart_uuids(slugs["sellers"]["position"])
+    ), page
