@@ -9,6 +9,7 @@ turns what Superset holds back into that form (no instance ids, no absolute path
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -370,9 +371,11 @@ def demo_logins(settings: Settings | None = None) -> dict[str, Login]:
     """Demo users (passwords generated into credentials.json)."""
     settings = settings or get_settings()
     creds = get_credentials(settings)
-    seller_note = ""
+    seller_note = "sees one seller's rows only"
     if settings.paths.warehouse_file.exists():
-        seller_note = f"sees seller {demo_seller_id(settings)} only"
+        # a warehouse without seller_daily must not break `lakehouse credentials`
+        with contextlib.suppress(Exception):
+            seller_note = f"sees seller {demo_seller_id(settings)} only"
     return {
         "admin": Login("admin", creds["superset_admin_password"], ("Admin",)),
         "analyst": Login("analyst", creds["superset_analyst_password"], ("Analyst",), "all dashboards, SQL Lab"),
@@ -552,10 +555,31 @@ def start(settings: Settings | None = None, workers: int = 2, wait: float = 120.
     raise SupersetError(f"Superset did not become healthy on {url(settings)} within {wait:.0f}s (log {log}):\n{tail}")
 
 
+def _bundle_hash(settings: Settings, bundle: Path) -> str:
+    import hashlib
+
+    # the security spec too: demo passwords (environment overrides) and the demo seller can change
+    digest = hashlib.sha256(json.dumps(security_spec(settings, bundle), sort_keys=True).encode())
+    for path in sorted(bundle.rglob("*.yaml")):
+        digest.update(path.relative_to(bundle).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def up(settings: Settings | None = None, echo: Callable[[str], None] = print, workers: int = 2) -> str:
-    """Bootstrap once, import the bundle, start the server; returns its URL."""
+    """Bootstrap once, import the bundle if it changed since the last import (so edits made in the UI and not yet
+    exported survive a restart), start the server; returns its URL."""
     settings = settings or get_settings()
-    import_bundle(settings, echo=echo)
+    if not settings.paths.warehouse_file.exists():
+        raise SupersetError(
+            f"no published warehouse at {settings.paths.warehouse_file}: run `lakehouse build` and `lakehouse publish`"
+        )
+    stamp = settings.paths.superset / "imported_bundle.sha256"
+    want = _bundle_hash(settings, BUNDLE_DIR)
+    if not _marker(settings).exists() or not stamp.exists() or stamp.read_text() != want:
+        import_bundle(settings, echo=echo)
+        stamp.write_text(want)
+    else:
+        echo("superset: bundle unchanged since the last import (kept; `lakehouse superset import` forces one)")
     started = time.monotonic()
     pid = start(settings, workers=workers)
     echo(f"superset: serving {url(settings)} (pid {pid}, healthy after {time.monotonic() - started:.0f}s)")

@@ -79,6 +79,26 @@ def test_validation_names_file_and_rule(tmp_path: Path) -> None:
     assert any(chart.name in p and "resolves to no dataset" in p for p in problems), problems
 
 
+def test_credentials_list_the_demo_logins(superset_server: dict) -> None:
+    from click.testing import CliRunner
+
+    from lakehouse.cli import cli
+
+    result = CliRunner().invoke(cli, ["credentials", "--json"])
+    assert result.exit_code == 0, result.output
+    logins = json.loads(result.output)
+    own = ss.demo_seller_id(superset_server["settings"])
+    assert {k: v["user"] for k, v in logins.items() if k.startswith("superset")} == {
+        "superset": "admin",
+        "superset-analyst": "analyst",
+        "superset-executive": "executive",
+        "superset-seller": "seller",
+    }
+    assert own in logins["superset-seller"]["note"]
+    assert logins["superset"]["url"] == superset_server["url"]
+    assert oct(superset_server["settings"].paths.credentials_file.stat().st_mode & 0o777) == "0o600"
+
+
 def test_import_twice_changes_nothing(superset_server: dict, tmp_path: Path) -> None:
     settings = superset_server["settings"]
     ss.import_bundle(settings, echo=lambda _: None)
