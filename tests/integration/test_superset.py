@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,22 +25,25 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="session")
-def superset_server(tiny_warehouse: Path) -> Iterator[dict]:
-    """The tiny warehouse with quality results (bronze gate, then a one-model build and a publish, as the pipeline
-    does), and Superset bootstrapped, imported and serving on a free port; stopped at the end of the session."""
-    os.environ["LAKEHOUSE_SUPERSET_PORT"] = str(free_port())
-    reset_settings()
-    settings = get_settings()
+def superset_server(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """Superset bootstrapped, imported and serving on a free port over a private copy of the tiny world (its lake
+    and published warehouse), so the shared tiny warehouse stays as other tests expect it. The copy gets quality
+    results the way the pipeline does (bronze gate, a one-model build, publish); stopped at the end of the session."""
+    shared = get_settings()
+    home = tmp_path_factory.mktemp("superset_home")
+    shutil.copytree(shared.paths.lake, home / "lake", symlinks=True)
+    (home / "warehouse").mkdir()
+    shutil.copy2(tiny_warehouse, home / "warehouse" / "warehouse.duckdb")
+    settings = replace(shared, home=home, superset_port=free_port())
+    settings.paths.ensure()
     warehouse.quality_gate("bronze", settings=settings)
     warehouse.build("marts", select=("metric_glossary",), settings=settings, echo=False)
     warehouse.publish(settings=settings)
     try:
         ss.up(settings, echo=lambda _: None)
-        yield {"settings": settings, "logins": ss.demo_logins(settings), "url": ss.url(settings)}
+        yield {"settings": settings, "logins": ss.demo_logins(settings), "url": ss.url(settings), "shared": shared}
     finally:
         ss.down(settings)
-        os.environ.pop("LAKEHOUSE_SUPERSET_PORT", None)
-        reset_settings()
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +88,13 @@ def test_credentials_list_the_demo_logins(superset_server: dict) -> None:
 
     from lakehouse.cli import cli
 
-    result = CliRunner().invoke(cli, ["credentials", "--json"])
+    settings = superset_server["settings"]
+    env = {"LAKEHOUSE_HOME": str(settings.home), "LAKEHOUSE_SUPERSET_PORT": str(settings.superset_port)}
+    reset_settings()
+    try:
+        result = CliRunner().invoke(cli, ["credentials", "--json"], env=env)
+    finally:
+        reset_settings()
     assert result.exit_code == 0, result.output
     logins = json.loads(result.output)
     own = ss.demo_seller_id(superset_server["settings"])
@@ -102,9 +112,10 @@ def test_credentials_list_the_demo_logins(superset_server: dict) -> None:
 def test_import_twice_changes_nothing(superset_server: dict, tmp_path: Path) -> None:
     settings = superset_server["settings"]
     ss.import_bundle(settings, echo=lambda _: None)
-    copy = tmp_path / "bundle"
-    shutil.copytree(ss.BUNDLE_DIR, copy)
-    assert ss.export_bundle(settings, bundle=copy, echo=lambda _: None) == []
+    for use_server in (True, False):  # the running server's export API, and a one-off app when it is down
+        copy = tmp_path / f"bundle-{use_server}"
+        shutil.copytree(ss.BUNDLE_DIR, copy)
+        assert ss.export_bundle(settings, bundle=copy, echo=lambda _: None, use_server=use_server) == []
 
 
 def test_every_chart_returns_rows(admin: ss.Client) -> None:
@@ -197,7 +208,7 @@ def test_chromium_renders_every_dashboard(superset_server: dict) -> None:
     settings = superset_server["settings"]
     files = ss.load_bundle()
     slugs = {c["slug"]: c for r, c in files.items() if r.startswith("dashboards/")}
-    out = settings.home / "screenshots"
+    out = superset_server["shared"].home / "screenshots"  # the session's LAKEHOUSE_HOME, for a person to look at
     proc = subprocess.run(
         [str(ss.python(settings)), str(ss.DASHBOARDS_DIR / "screenshots.py"), superset_server["url"], "admin",
          str(out), *sorted(slugs)],
