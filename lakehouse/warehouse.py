@@ -187,7 +187,9 @@ def quality_gate(layer: str, since: Any = None, settings: Settings | None = None
 PLATFORM_TABLES = ("quality_results", "ingest_files", "quarantine_summary", "publish_history")
 
 
-def _publish_platform_tables(settings: Settings, database: Path, f: WarehouseFiles, published_at: str) -> None:
+def _publish_platform_tables(
+    settings: Settings, database: Path, f: WarehouseFiles, published_at: str, quality_status: str
+) -> None:
     """Copy the platform's own records into the build copy so readers see the health of the data they read:
     ``quality_results`` (``lake/_quality/results``), ``ingest_files`` (the ingest ledger), ``quarantine_summary``
     (quarantined records per feed, rule and day) and ``publish_history`` (``publishes.jsonl`` plus this publish).
@@ -200,7 +202,7 @@ def _publish_platform_tables(settings: Settings, database: Path, f: WarehouseFil
     from lakehouse.duck import raw_connect
 
     publishes = [json.loads(line) for line in f.log.read_text().splitlines() if line.strip()] if f.log.exists() else []
-    publishes.append({"action": "publish", "published_at": published_at})
+    publishes.append({"action": "publish", "published_at": published_at, "quality": {"status": quality_status}})
     history = pa.table(  # noqa: F841 - read by DuckDB's replacement scan
         {
             "published_at": pa.array([p.get("published_at") for p in publishes], pa.string()),
@@ -669,14 +671,15 @@ def publish(
                 f"refusing to publish {f.build}: quality checks found errors (readers keep the current "
                 f"warehouse):\n{detail}\nsee `lakehouse check --layer <layer>` for details"
             )
-        published_at = _now()
-        _publish_platform_tables(settings, f.build, f, published_at)
-        _checkpoint(f.build)
         tests: Counter = Counter()
         for r in latest.values():
             for kind in ("test", "unit_test"):
                 tests.update(r.get("counts", {}).get(kind, {}))
         failed_tests = tests.get("fail", 0) + tests.get("error", 0)
+        status = "fail" if failed_tests else ("warn" if tests.get("warn") else "pass")
+        published_at = _now()
+        _publish_platform_tables(settings, f.build, f, published_at, status)
+        _checkpoint(f.build)
         manifest = {
             "published_at": published_at,
             "publish_id": uuid.uuid4().hex,
@@ -690,7 +693,7 @@ def publish(
             },
             "lake_versions": {k: v for r in runs for k, v in r.get("lake_versions", {}).items()},
             "quality": {
-                "status": "fail" if failed_tests else ("warn" if tests.get("warn") else "pass"),
+                "status": status,
                 "dbt_tests": dict(sorted(tests.items())),
                 "gates": gates or "not checked",
                 **(quality or {}),
