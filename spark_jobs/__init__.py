@@ -29,7 +29,13 @@ class GoldJob:
 
 
 # in run order; a later job may read an earlier job's gold tables
-GOLD_JOBS: tuple[GoldJob, ...] = ()
+GOLD_JOBS: tuple[GoldJob, ...] = (
+    GoldJob(
+        "forecast",
+        "spark_jobs.forecast:run",
+        "30-day demand forecasts per SKU x market (backtested model choice, intervals), inventory alerts",
+    ),
+)
 
 
 @dataclass
