@@ -225,7 +225,9 @@ def build(
 
 @cli.command()
 @click.option("--horizon", type=int, default=30, show_default=True, help="Days to forecast.")
-@click.option("--windows", type=int, default=3, show_default=True, help="Rolling-origin backtest windows (of horizon days).")
+@click.option(
+    "--windows", type=int, default=3, show_default=True, help="Rolling-origin backtest windows (of horizon days)."
+)
 @click.option(
     "--models",
     "models",
@@ -281,7 +283,9 @@ def forecast(
         click.echo(json.dumps(summary, indent=2, default=str))
         return
     rows = {k: str(v) for k, v in summary.items() if k not in ("tables", "rows")}
-    rows.update({table: f"version {v}, {summary['rows'][table.split('/')[1]]} rows" for table, v in summary["tables"].items()})
+    rows.update(
+        {table: f"version {v}, {summary['rows'][table.split('/')[1]]} rows" for table, v in summary["tables"].items()}
+    )
     _show(rows, ("forecast", "value"), as_json=False)
 
 

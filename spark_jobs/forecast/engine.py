@@ -75,7 +75,9 @@ def make_model(name: str, cfg: ForecastConfig, n: int | None = None) -> Any:
     factories = {
         "naive": lambda: m.Naive(),
         "seasonal_naive": lambda: m.SeasonalNaive(season_length=season),
-        "window_average": lambda: m.WindowAverage(window_size=max(1, min(cfg.window_average_days, n or cfg.window_average_days))),
+        "window_average": lambda: m.WindowAverage(
+            window_size=max(1, min(cfg.window_average_days, n or cfg.window_average_days))
+        ),
         "ets": lambda: m.AutoETS(season_length=season),
         "theta": lambda: m.AutoTheta(season_length=season),
         "arima": lambda: m.AutoARIMA(season_length=season),

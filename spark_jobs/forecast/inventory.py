@@ -105,14 +105,25 @@ def alerts(plan_frame: pd.DataFrame, origin: date, cfg: ForecastConfig) -> pd.Da
     """Alerts with a suggested quantity: ``stockout_risk`` (stock runs out within the lead time, or the inventory
     position is at/below the reorder point: order up to reorder point + review period's demand), ``overstock``
     (more than ``overstock_days`` of cover: the excess can be transferred or not re-ordered) and ``slow_mover``
-    (stock but a forecast under ``slow_mover_units_per_day``)."""
+    (stock but a forecast under ``slow_mover_units_per_day``; checked first: slow movers are not replenished)."""
     rows = []
     for r in plan_frame.itertuples(index=False):
         position = r.qty_available + r.qty_inbound
         lead_end = origin + timedelta(days=math.ceil(r.lead_time_days))
         origin_wh = str(r.warehouse_code).startswith("CN-")
         base = {"sku": r.sku, "warehouse_code": r.warehouse_code, "as_of_date": r.as_of_date}
-        if r.mean_daily_demand > 1e-9 and (
+        if r.qty_available > 0 and r.mean_daily_demand < cfg.slow_mover_units_per_day:
+            rows.append(
+                base
+                | {
+                    "alert": "slow_mover",
+                    "severity": "low",
+                    "suggested_action": "clearance",
+                    "suggested_qty": int(r.qty_available),
+                    "reason": f"forecast {r.mean_daily_demand:.3f} units/day with {r.qty_available:.0f} in stock",
+                }
+            )
+        elif r.mean_daily_demand > 1e-9 and (
             (r.projected_stockout_date is not None and r.projected_stockout_date <= lead_end)
             or position <= r.reorder_point
         ):
@@ -145,21 +156,19 @@ def alerts(plan_frame: pd.DataFrame, origin: date, cfg: ForecastConfig) -> pd.Da
                     "reason": f"{r.days_of_cover:.0f} days of cover (over {cfg.overstock_days:.0f})",
                 }
             )
-        elif r.qty_available > 0 and r.mean_daily_demand < cfg.slow_mover_units_per_day:
-            rows.append(
-                base
-                | {
-                    "alert": "slow_mover",
-                    "severity": "low",
-                    "suggested_action": "clearance",
-                    "suggested_qty": int(r.qty_available),
-                    "reason": f"forecast {r.mean_daily_demand:.3f} units/day with {r.qty_available:.0f} in stock",
-                }
-            )
     plan_cols = ["days_of_cover", "projected_stockout_date", "lead_time_days", "reorder_point", "safety_stock"]
     frame = pd.DataFrame(
-        rows, columns=["sku", "warehouse_code", "as_of_date", "alert", "severity", "suggested_action",
-                       "suggested_qty", "reason"]  # fmt: skip
+        rows,
+        columns=[
+            "sku",
+            "warehouse_code",
+            "as_of_date",
+            "alert",
+            "severity",
+            "suggested_action",
+            "suggested_qty",
+            "reason",
+        ],  # fmt: skip
     )
     if frame.empty:
         return frame.assign(**{c: pd.Series(dtype="float64") for c in plan_cols})

@@ -251,8 +251,18 @@ def run(
     choice = (
         out.where(kind == "choice")
         .select(
-            "series_id", "model", "mase", "demand_class", "adi", "cv2", "history_days", "stockout_days", "windows",
-            "mean_daily_demand", "demand_std", "reason",
+            "series_id",
+            "model",
+            "mase",
+            "demand_class",
+            "adi",
+            "cv2",
+            "history_days",
+            "stockout_days",
+            "windows",
+            "mean_daily_demand",
+            "demand_std",
+            "reason",
         )  # fmt: skip
         .join(meta, "series_id")
     )
