@@ -208,7 +208,7 @@ def score(actual: np.ndarray, fc: dict[str, np.ndarray], mask: np.ndarray, scale
     cov80 = np.mean((a >= fc["lo80"][mask]) & (a <= fc["hi80"][mask]))
     cov95 = np.mean((a >= fc["lo95"][mask]) & (a <= fc["hi95"][mask]))
     mae = float(np.mean(np.abs(err)))
-    return Scores(mae / scale, float(smape.mean()), float(err.mean()), mae, float(cov80), float(cov95), int(len(a)))
+    return Scores(mae / scale, float(smape.mean()), float(err.mean()), mae, float(cov80), float(cov95), len(a))
 
 
 def _row(kind: str, series_id: str, **values: Any) -> dict[str, Any]:

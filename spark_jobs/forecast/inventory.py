@@ -168,7 +168,7 @@ def alerts(plan_frame: pd.DataFrame, origin: date, cfg: ForecastConfig) -> pd.Da
             "suggested_action",
             "suggested_qty",
             "reason",
-        ],  # fmt: skip
+        ],
     )
     if frame.empty:
         return frame.assign(**{c: pd.Series(dtype="float64") for c in plan_cols})

@@ -263,7 +263,7 @@ def run(
             "mean_daily_demand",
             "demand_std",
             "reason",
-        )  # fmt: skip
+        )
         .join(meta, "series_id")
     )
     forecasts = (
