@@ -342,6 +342,72 @@ def attribution(
 
 
 @cli.command()
+@click.option("--horizon", type=int, default=30, show_default=True, help="Days to forecast.")
+@click.option(
+    "--windows", type=int, default=3, show_default=True, help="Rolling-origin backtest windows (of horizon days)."
+)
+@click.option(
+    "--models",
+    "models",
+    multiple=True,
+    help="A model menu (default | fast | full) and/or CLASS=model,model overrides (smooth, erratic, intermittent, "
+    "lumpy, all); models: naive, seasonal_naive, window_average, ets, theta, arima, croston, sba, tsb, adida.",
+)
+@click.option("--batch-size", type=int, help="Series per Spark applyInPandas group (default 250).")
+@click.option("--service-level", type=float, help="Inventory service level for safety stock (default 0.95).")
+@click.option("--master", help="Spark master (default: LAKEHOUSE_SPARK_MASTER, local[*]).")
+@click.option("--json", "as_json", is_flag=True, help="Print the job summary as JSON.")
+def forecast(
+    horizon: int,
+    windows: int,
+    models: tuple[str, ...],
+    batch_size: int | None,
+    service_level: float | None,
+    master: str | None,
+    as_json: bool,
+) -> None:
+    """Forecast daily demand per SKU x market, backtest and pick a model per series, write inventory alerts.
+
+    Reads silver daily_sales, order_lines, inventory_snapshots, shipments; writes lake/gold forecasts,
+    forecast_backtest, forecast_models, forecast_aggregates, inventory_plan, inventory_alerts (Delta).
+    `lakehouse build` runs it too (gold layer, default options).
+
+    \b
+    Examples:
+      lakehouse forecast                                  # 30 days, 3 x 30-day backtest windows
+      lakehouse forecast --horizon 14 --windows 2 --models fast
+      lakehouse forecast --models smooth=seasonal_naive,ets,arima --master spark://127.0.0.1:7077
+    """
+    from spark_jobs.forecast.config import parse_models
+    from spark_jobs.forecast.job import ForecastInputError
+    from spark_jobs.forecast.job import run as run_forecast
+
+    menu, menus = parse_models(models)
+    try:
+        summary = run_forecast(
+            get_settings(),
+            echo=not as_json,
+            master=master,
+            horizon=horizon,
+            windows=windows,
+            menu=menu,
+            menus=menus or None,
+            batch_size=batch_size,
+            service_level=service_level,
+        )
+    except (ForecastInputError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+        return
+    rows = {k: str(v) for k, v in summary.items() if k not in ("tables", "rows")}
+    rows.update(
+        {table: f"version {v}, {summary['rows'][table.split('/')[1]]} rows" for table, v in summary["tables"].items()}
+    )
+    _show(rows, ("forecast", "value"), as_json=False)
+
+
+@cli.command()
 @click.option("--rollback", is_flag=True, help="Put the previously published file back (again: roll forward).")
 @click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for a running dbt writer.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole publish manifest as JSON.")

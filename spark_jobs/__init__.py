@@ -36,6 +36,11 @@ GOLD_JOBS: tuple[GoldJob, ...] = (
         "journeys from silver touchpoints and orders; first/last touch, last non-direct, linear, position-based, "
         "time-decay and Markov 1-3 credit by date x market x channel x campaign into gold/attribution*",
     ),
+    GoldJob(
+        "forecast",
+        "spark_jobs.forecast:run",
+        "30-day demand forecasts per SKU x market (backtested model choice, intervals), inventory alerts",
+    ),
 )
 
 
