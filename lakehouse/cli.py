@@ -283,6 +283,190 @@ def build(
     )
 
 
+def _position_weights(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float, float]:
+    try:
+        weights = [float(p) for p in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected three numbers such as 0.4,0.2,0.4") from None
+    if len(weights) != 3 or min(weights) < 0 or abs(sum(weights) - 1) > 1e-9:
+        raise click.BadParameter(f"{value!r}: expected three non-negative numbers summing to 1 (first,middle,last)")
+    return weights[0], weights[1], weights[2]
+
+
+@cli.command()
+@click.option(
+    "--paths",
+    "paths_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Aggregated path table (path,total_conversions,total_conversion_value,total_null) instead of the pipeline.",
+)
+@click.option("--sep", default=",", show_default=True, help="CSV delimiter of --paths (e.g. ';').")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder of --paths.")
+@click.option(
+    "--order",
+    type=click.IntRange(1, 3),
+    default=3,
+    show_default=True,
+    help="Highest Markov order: markov_1 .. markov_K are computed.",
+)
+@click.option("--direct-channel", default="direct", show_default=True, help="Channel last_non_direct skips.")
+@click.option(
+    "--position-weights",
+    default="0.4,0.2,0.4",
+    show_default=True,
+    callback=_position_weights,
+    help="First, middle, last shares of position_based.",
+)
+@click.option(
+    "--lookback-days",
+    type=click.IntRange(1, 366),
+    help="Pipeline: days of touches credited to a conversion (default: LAKEHOUSE_ATTRIBUTION_LOOKBACK_DAYS, 30).",
+)
+@click.option(
+    "--half-life-days", type=click.FloatRange(0, min_open=True), help="Pipeline: time_decay half-life (default 7)."
+)
+@click.option("--master", help="Pipeline: Spark master (default: LAKEHOUSE_SPARK_MASTER, local[*]).")
+def attribution(
+    paths_file: Path | None,
+    sep: str,
+    out: Path | None,
+    order: int,
+    direct_channel: str,
+    position_weights: tuple[float, float, float],
+    lookback_days: int | None,
+    half_life_days: float | None,
+    master: str | None,
+) -> None:
+    """Marketing attribution: first/last touch, last non-direct, linear, position-based, time decay and exact
+    Markov chains (orders 1..K) with removal effects. See docs/attribution.md.
+
+    Without --paths, runs the Spark job on the silver touchpoints and writes lake/gold (as `lakehouse build
+    --layer gold` does). With --paths, attributes a marketing tool's path table and writes attribution.csv,
+    removal_effects.csv and transitions.csv into --out (time decay needs touch times and is skipped).
+
+    \b
+    Examples:
+      lakehouse attribution                                   # Spark job, 30-day lookback, Markov order 3
+      lakehouse attribution --lookback-days 14 --master spark://127.0.0.1:7077
+      lakehouse attribution --paths paths.csv --out attribution/
+      lakehouse attribution --paths export.csv --sep ';' --order 2 --direct-channel Direct \\
+          --position-weights 0.3,0.4,0.3 --out attribution/
+    """
+    if paths_file is None:
+        paths_only = {"--out": out is not None, "--sep": sep != ",", "--direct-channel": direct_channel != "direct"}
+        for name, given in paths_only.items():
+            if given:
+                raise click.UsageError(f"{name} only applies with --paths")
+        try:
+            from spark_jobs.attribution.job import run as run_job
+        except ImportError as exc:
+            _fail(f"the attribution Spark job is not available: {exc}")
+        summary = run_job(
+            get_settings(),
+            echo=True,
+            master=master,
+            lookback_days=lookback_days,  # None: the job's default, LAKEHOUSE_ATTRIBUTION_LOOKBACK_DAYS (30)
+            order=order,
+            position_weights=position_weights,
+            half_life_days=7.0 if half_life_days is None else half_life_days,
+        )
+        click.echo(json.dumps(summary, indent=2, default=str))
+        return
+
+    pipeline_only = {"--lookback-days": lookback_days, "--half-life-days": half_life_days, "--master": master}
+    for name, option in pipeline_only.items():
+        if option is not None:
+            raise click.UsageError(f"{name} applies to the pipeline job, not to --paths")
+    if out is None:
+        raise click.UsageError("--paths needs --out DIR")
+    from spark_jobs.attribution.paths import PathTableError, run_path_table, summary_frame
+
+    try:
+        run = run_path_table(
+            paths_file, out, sep=sep, order=order, direct_channel=direct_channel, position_weights=position_weights
+        )
+    except PathTableError as exc:
+        _fail(str(exc))
+    summary = summary_frame(run)
+    table = Table("channel", *summary.columns, box=None, title="conversions by channel and model")
+    for channel, row in summary.iterrows():
+        table.add_row(escape(str(channel)), *(f"{v:,.2f}" for v in row))
+    table.add_row("[bold]total[/bold]", *(f"{v:,.2f}" for v in summary.sum()))
+    console.print(table)
+    console.print(
+        f"{run.rows:,} paths, {run.conversions:,.2f} conversions, "
+        f"{run.revenue:,.2f} revenue, {run.nulls:,.2f} non-converting journeys; {run.seconds:.2f}s"
+    )
+    for path in run.files:
+        console.print(f"wrote {path}")
+
+
+@cli.command()
+@click.option("--horizon", type=int, default=30, show_default=True, help="Days to forecast.")
+@click.option(
+    "--windows", type=int, default=3, show_default=True, help="Rolling-origin backtest windows (of horizon days)."
+)
+@click.option(
+    "--models",
+    "models",
+    multiple=True,
+    help="A model menu (default | fast | full) and/or CLASS=model,model overrides (smooth, erratic, intermittent, "
+    "lumpy, all); models: naive, seasonal_naive, window_average, ets, theta, arima, croston, sba, tsb, adida.",
+)
+@click.option("--batch-size", type=int, help="Series per Spark applyInPandas group (default 250).")
+@click.option("--service-level", type=float, help="Inventory service level for safety stock (default 0.95).")
+@click.option("--master", help="Spark master (default: LAKEHOUSE_SPARK_MASTER, local[*]).")
+@click.option("--json", "as_json", is_flag=True, help="Print the job summary as JSON.")
+def forecast(
+    horizon: int,
+    windows: int,
+    models: tuple[str, ...],
+    batch_size: int | None,
+    service_level: float | None,
+    master: str | None,
+    as_json: bool,
+) -> None:
+    """Forecast daily demand per SKU x market, backtest and pick a model per series, write inventory alerts.
+
+    Reads silver daily_sales, order_lines, inventory_snapshots, shipments; writes lake/gold forecasts,
+    forecast_backtest, forecast_models, forecast_aggregates, inventory_plan, inventory_alerts (Delta).
+    `lakehouse build` runs it too (gold layer, default options).
+
+    \b
+    Examples:
+      lakehouse forecast                                  # 30 days, 3 x 30-day backtest windows
+      lakehouse forecast --horizon 14 --windows 2 --models fast
+      lakehouse forecast --models smooth=seasonal_naive,ets,arima --master spark://127.0.0.1:7077
+    """
+    from spark_jobs.forecast.config import parse_models
+    from spark_jobs.forecast.job import ForecastInputError
+    from spark_jobs.forecast.job import run as run_forecast
+
+    menu, menus = parse_models(models)
+    try:
+        summary = run_forecast(
+            get_settings(),
+            echo=not as_json,
+            master=master,
+            horizon=horizon,
+            windows=windows,
+            menu=menu,
+            menus=menus or None,
+            batch_size=batch_size,
+            service_level=service_level,
+        )
+    except (ForecastInputError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+        return
+    rows = {k: str(v) for k, v in summary.items() if k not in ("tables", "rows")}
+    rows.update(
+        {table: f"version {v}, {summary['rows'][table.split('/')[1]]} rows" for table, v in summary["tables"].items()}
+    )
+    _show(rows, ("forecast", "value"), as_json=False)
+
+
 @cli.command()
 @click.option("--rollback", is_flag=True, help="Put the previously published file back (again: roll forward).")
 @click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for a running dbt writer.")

@@ -19,7 +19,7 @@ DBT_PROJECT = REPO_ROOT / "dbt_project"
 GLOSSARY_PATH = DBT_PROJECT / "models" / "marts" / "kpi" / "_kpi__glossary.yml"
 KPI_MODELS_DIR = DBT_PROJECT / "models" / "marts" / "kpi"
 DOC_PATH = REPO_ROOT / "docs" / "metrics.md"
-KPI_MARTS = ("kpi_daily", "seller_daily", "channel_daily", "logistics_lane_daily")
+KPI_MARTS = ("kpi_daily", "seller_daily", "channel_daily", "logistics_lane_daily", "attribution_channel_daily")
 # {{ metric('gmv') }} as gmv_reporting
 METRIC_USE = re.compile(r"""\{\{-?\s*metric\(\s*['"](\w+)['"]\s*\)\s*-?\}\}\s+as\s+"?(\w+)"?""", re.IGNORECASE)
 METRIC_CALL = re.compile(r"""\{\{-?\s*metric\(\s*['"](\w+)['"]\s*\)\s*-?\}\}""")

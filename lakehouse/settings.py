@@ -178,6 +178,9 @@ class Settings:
     memory_budget: str = field(default="16GiB", metadata={"doc": "ceiling for all engines running together"})
     lateness_days: int = field(default=3, metadata={"doc": "accepted lateness of landing files"})
     lookback_days: int = field(default=7, metadata={"doc": "incremental lookback window (must cover lateness)"})
+    attribution_lookback_days: int = field(
+        default=30, metadata={"doc": "attribution: days a touch may precede the conversion it is credited to"}
+    )
     airflow_port: int = field(default=8080, metadata={"doc": "Airflow api-server port (127.0.0.1)"})
     superset_port: int = field(default=8088, metadata={"doc": "Superset port (127.0.0.1)"})
     smtp_host: str = field(default="127.0.0.1", metadata={"doc": "SMTP server for reports and alerts"})
@@ -292,6 +295,7 @@ _INTS = {
     "duckdb_threads": (1, 256),
     "lateness_days": (0, 60),
     "lookback_days": (0, 366),
+    "attribution_lookback_days": (1, 366),
 }
 
 

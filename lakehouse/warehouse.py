@@ -53,7 +53,7 @@ _LAYER_SELECT = {"silver": ("tag:silver", "source:*"), "marts": ("tag:marts",)}
 # marts run); marts: every test touching a mart
 _LAYER_INDIRECT = {"silver": "cautious", "marts": "eager"}
 # lake layers each warehouse layer reads (marts read bronze through the staging views, silver through theirs)
-LAYER_READS = {"silver": ("bronze",), "gold": ("silver",), "marts": ("bronze", "silver", "gold")}
+LAYER_READS = {"silver": ("bronze",), "gold": ("bronze", "silver"), "marts": ("bronze", "silver", "gold")}
 # dbt commands that change the build copy: their runs are recorded and gate publishing
 _WRITING_COMMANDS = {"build", "run", "seed", "snapshot", "test", "run-operation", "clone"}
 

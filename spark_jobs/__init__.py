@@ -29,7 +29,19 @@ class GoldJob:
 
 
 # in run order; a later job may read an earlier job's gold tables
-GOLD_JOBS: tuple[GoldJob, ...] = ()
+GOLD_JOBS: tuple[GoldJob, ...] = (
+    GoldJob(
+        "attribution",
+        "spark_jobs.attribution.job:run",
+        "journeys from silver touchpoints and orders; first/last touch, last non-direct, linear, position-based, "
+        "time-decay and Markov 1-3 credit by date x market x channel x campaign into gold/attribution*",
+    ),
+    GoldJob(
+        "forecast",
+        "spark_jobs.forecast:run",
+        "30-day demand forecasts per SKU x market (backtested model choice, intervals), inventory alerts",
+    ),
+)
 
 
 @dataclass

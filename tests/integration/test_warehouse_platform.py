@@ -75,8 +75,10 @@ def test_publish_manifest_names_every_lake_table_read(tiny_warehouse):
     f = warehouse.files(settings)
     manifest = json.loads(f.manifest.read_text())
     runs = manifest["dbt"]["runs"]
-    assert [r["layer"] for r in runs] == ["silver", "marts"] and all(r["status"] == "success" for r in runs)
-    assert manifest["dbt"]["invocations"] == [r["invocation_id"] for r in runs] and all(manifest["dbt"]["invocations"])
+    assert [r["layer"] for r in runs] == ["silver", "gold", "marts"] and all(r["status"] == "success" for r in runs)
+    silver_run, gold_run, marts_run = runs
+    assert manifest["dbt"]["invocations"] == [r.get("invocation_id") for r in runs]
+    assert silver_run["invocation_id"] and marts_run["invocation_id"], "every dbt run has its invocation id"
     assert manifest["sha256"] == warehouse.sha256(tiny_warehouse)
     assert manifest["size_bytes"] == tiny_warehouse.stat().st_size
     tests = manifest["quality"]["dbt_tests"]
@@ -89,9 +91,12 @@ def test_publish_manifest_names_every_lake_table_read(tiny_warehouse):
     bronze = {f"bronze/{t}": p for (layer, t), p in lake.items() if layer == "bronze"}
     silver = {f"silver/{t}": p for (layer, t), p in lake.items() if layer == "silver"}
     assert bronze and silver
-    assert set(bronze) <= set(runs[0]["lake_versions"]), "the silver run must record every bronze table"
-    assert set(bronze) | set(silver) <= set(runs[1]["lake_versions"]), "the marts run reads bronze and silver"
-    for name, path in {**bronze, **silver}.items():
+    gold = {f"gold/{t}": p for (layer, t), p in lake.items() if layer == "gold"}
+    assert {"gold/attribution", "gold/attribution_removal_effects", "gold/attribution_transitions"} <= set(gold)
+    assert set(bronze) <= set(silver_run["lake_versions"]), "the silver run must record every bronze table"
+    assert set(silver) <= set(gold_run["lake_versions"]), "the gold run records the silver tables its jobs read"
+    assert set(bronze) | set(silver) | set(gold) <= set(marts_run["lake_versions"]), "marts read bronze, silver, gold"
+    for name, path in {**bronze, **silver, **gold}.items():
         assert 0 <= versions[name] <= delta.version(path), name
     delta_models = {
         f"silver/{n['alias']}"
@@ -243,6 +248,8 @@ def test_build_dag_builds_and_publishes_incrementally(two_builds):
         "check_bronze",
         "build_silver",
         "check_silver",
+        "build_gold",
+        "check_gold",
         "build_marts",
         "check_marts",
         "publish",
@@ -250,7 +257,8 @@ def test_build_dag_builds_and_publishes_incrementally(two_builds):
     assert all(s in ("success", "TaskInstanceState.SUCCESS") for s in two_builds.states.values()), two_builds.states
     f = warehouse.files(two_builds.inc)
     manifest = json.loads(f.manifest.read_text())
-    assert {layer: g["ok"] for layer, g in manifest["quality"]["gates"].items()} == {"silver": True, "marts": True}
+    gates = {layer: g["ok"] for layer, g in manifest["quality"]["gates"].items()}
+    assert gates == {"silver": True, "gold": True, "marts": True}
     assert manifest["publish_id"] != two_builds.first["publish_id"]
     assert json.loads(f.previous_manifest.read_text())["publish_id"] == two_builds.first["publish_id"]
     assert manifest["lake_versions"]["bronze/orders"] > two_builds.first["lake_versions"]["bronze/orders"]

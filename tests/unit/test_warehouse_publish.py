@@ -329,4 +329,6 @@ def test_layer_selection(home):
         "--full-refresh",
     ]
     with pytest.raises(ValueError, match="unknown layer"):
-        warehouse.build("gold", settings=home)
+        warehouse.build("platinum", settings=home)
+    with pytest.raises(ValueError, match="unknown gold job"):
+        warehouse.build("gold", select=["no_such_job"], settings=home)

@@ -1,7 +1,10 @@
--- One row per session of a known customer, identity-stitched backwards: a session belongs to the session's
--- own logged-in customer, else to the customer its anonymous_id was ever linked to (identity_map), so
--- anonymous visits before the first login count as that customer's touches. Read by the attribution job
--- and by the last-non-direct-click credit; rebuilt in full because a new link re-assigns older sessions.
+-- One row per session, identity-stitched backwards: a session belongs to the session's own logged-in
+-- customer, else to the customer its anonymous_id was ever linked to (identity_map), so anonymous visits
+-- before the first login count as that customer's touches. Sessions of never-linked visitors stay, with a
+-- null customer_key, under the journey key 'anonymous:<anonymous_id>': the attribution job needs their
+-- (non-converting) journeys. Read by the attribution job and by the last-non-direct-click credit (which
+-- joins on customer_key, so anonymous rows never match an order); rebuilt in full because a new link
+-- re-assigns older sessions.
 {{ config(materialized='delta') }}
 
 with sessions as (
@@ -19,6 +22,7 @@ stitched as (
             when sessions.is_logged_in then 'login'
             when sessions.customer_key is not null then 'identity_map'
             when identity_map.customer_key is not null then 'identity_map_backfill'
+            else 'anonymous'
         end as stitched_by,
         sessions.*  exclude (customer_key)
     from sessions
@@ -26,6 +30,7 @@ stitched as (
 )
 
 select
+    coalesce(customer_key, 'anonymous:' || anonymous_id) as journey_key,
     customer_key,
     session_id,
     anonymous_id,
@@ -41,4 +46,3 @@ select
     purchase_order_id,
     stitched_by
 from stitched
-where customer_key is not null
