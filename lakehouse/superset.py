@@ -44,6 +44,7 @@ DASHBOARD_ROLES = {
     "Logistics": ["Analyst"],
     "Sellers": ["Analyst", "Seller"],
     "Data health": ["Analyst"],
+    "Demand and inventory": ["Analyst"],
 }
 EXECUTIVE_DATASETS = ["kpi_daily", "logistics_lane_daily"]
 # every dataset a seller may query carries seller_id and is filtered by row-level security
