@@ -183,8 +183,18 @@ def validate_bundle(bundle: Path = BUNDLE_DIR, dbt_manifest: Path | None = None)
                     problems.append(f"{rel}: chart uuid {uuid} in position resolves to no chart")
             for flt in content.get("metadata", {}).get("native_filter_configuration", []):
                 for target in flt.get("targets", []):
-                    if "datasetUuid" in target and target["datasetUuid"] not in by_kind["datasets"]:
+                    if "datasetUuid" not in target:
+                        continue
+                    if target["datasetUuid"] not in by_kind["datasets"]:
                         problems.append(f"{rel}: native filter {flt.get('name')} targets unknown dataset")
+                        continue
+                    dataset = files[by_kind["datasets"][target["datasetUuid"]]]
+                    column = (target.get("column") or {}).get("name")
+                    if column not in {c["column_name"] for c in dataset.get("columns", [])}:
+                        problems.append(
+                            f"{rel}: native filter {flt.get('name')} targets column {column}, "
+                            f"not a column of dataset {dataset['table_name']}"
+                        )
         elif kind == "databases" and content.get("sqlalchemy_uri") != f"duckdb:///{WAREHOUSE_PLACEHOLDER}":
             problems.append(f"{rel}: sqlalchemy_uri must be duckdb:///{WAREHOUSE_PLACEHOLDER} (rendered at import)")
     for rel in files:

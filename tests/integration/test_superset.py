@@ -79,8 +79,13 @@ def test_validation_names_file_and_rule(tmp_path: Path) -> None:
     content = yaml.safe_load(chart.read_text())
     content["dataset_uuid"] = "00000000-0000-0000-0000-000000000000"
     chart.write_text(yaml.safe_dump(content))
+    dashboard = bundle / "dashboards" / "Demand_and_inventory.yaml"
+    content = yaml.safe_load(dashboard.read_text())
+    content["metadata"]["native_filter_configuration"][-1]["targets"][0]["column"]["name"] = "no_such_column"
+    dashboard.write_text(yaml.safe_dump(content))
     problems = ss.validate_bundle(bundle)
     assert any(chart.name in p and "resolves to no dataset" in p for p in problems), problems
+    assert any(dashboard.name in p and "targets column no_such_column" in p for p in problems), problems
 
 
 def test_credentials_list_the_demo_logins(superset_server: dict) -> None:
@@ -235,3 +240,128 @@ def test_chromium_renders_every_dashboard(superset_server: dict) -> None:
     assert page["alerts"] == [] and page["charts"] == page["rendered"] == len(
         ss._chart_uuids(slugs["sellers"]["position"])
     ), page
+
+
+def _saved_query(admin: ss.Client, slice_name: str, filters: list[dict] | None = None) -> list[dict]:
+    """Rows of a chart's saved query context, run through ``POST /api/v1/chart/data`` with extra filters (what a
+    native filter adds to a dashboard's query)."""
+    files = ss.load_bundle()
+    (chart,) = [c for r, c in files.items() if r.startswith("charts/") and c["slice_name"] == slice_name]
+    (dataset,) = [c for r, c in files.items() if r.startswith("datasets/") and c["uuid"] == chart["dataset_uuid"]]
+    ids = {d["table_name"]: d["id"] for d in admin.list("dataset")}
+    context = json.loads(chart["query_context"])
+    context["datasource"] = {"id": ids[dataset["table_name"]], "type": "table"}
+    for query in context["queries"]:
+        query["filters"] = [*query.get("filters", []), *(filters or [])]
+    return _rows(admin.post("/api/v1/chart/data", json=context))
+
+
+def test_attribution_models_share_the_same_orders(admin: ss.Client) -> None:
+    """Side by side, every attribution model distributes the same orders over the channels (so each model's
+    credit shares sum to 1), and the Markov removal effects come per Markov order, between 0 and 1."""
+    rows = _saved_query(admin, "Marketing: attribution models side by side (credit share by channel)")
+    per_model: dict[str, float] = {}
+    for row in rows:
+        per_model[row["model"]] = per_model.get(row["model"], 0.0) + row["Credit share"]
+    assert len(per_model) >= 6, per_model  # the heuristics and the Markov chains
+    assert max(per_model.values()) - min(per_model.values()) < 1e-6 * max(per_model.values()), per_model
+    paid = _saved_query(admin, "Marketing: CPA and ROAS by paid channel under each attribution model")
+    assert paid and set(per_model) == {r["model"] for r in paid}
+    assert all(r["CPA"] is None or r["CPA"] > 0 for r in paid)
+    effects = _saved_query(admin, "Marketing: Markov removal effects by channel")
+    assert {r["model"] for r in effects} == {"markov_1", "markov_2", "markov_3"}
+    assert all(0 <= r["Removal effect"] <= 1 for r in effects)
+
+
+def test_demand_forecast_chart_matches_the_jobs_aggregates(superset_server: dict, admin: ss.Client) -> None:
+    """The actual-vs-forecast chart sums the SKU forecasts and combines their intervals the way the forecast job
+    builds its bottom-up aggregates: the whole portfolio equals the job's `total` series, and the market and
+    category filters (as the dashboard's native filters send them) give the job's category x market series."""
+    from datetime import UTC, datetime
+
+    from deltalake import DeltaTable
+
+    settings = superset_server["settings"]
+    aggregates = DeltaTable(str(settings.paths.lake / "gold" / "forecast_aggregates")).to_pandas()
+    chart = "Demand: actual vs forecast units (80% and 95% intervals)"
+    columns = {
+        "point": "Units__yhat",
+        "lo80": "Units__yhat_lower",
+        "hi80": "Units__yhat_upper",
+        "lo95": "95% interval__yhat_lower",
+        "hi95": "95% interval__yhat_upper",
+    }
+
+    def compare(rows: list[dict], expected) -> None:
+        by_day = {datetime.fromtimestamp(r["forecast_date"] / 1000, UTC).date(): r for r in rows}
+        forecast_days = {day for day, r in by_day.items() if r["Units__yhat"] is not None}
+        assert forecast_days == set(expected["ds"]), "forecast days differ from the job's"
+        history = [r for r in by_day.values() if r["Units__yhat"] is None]
+        assert history and all(r["Units"] is not None and r["Units__yhat_lower"] is None for r in history)
+        for item in expected.itertuples():
+            row = by_day[item.ds]
+            for col, label in columns.items():
+                assert row[label] == pytest.approx(getattr(item, col), rel=1e-6, abs=1e-9), (item.ds, col)
+            assert row[columns["lo95"]] <= row[columns["lo80"]] <= row["Units__yhat"] <= row[columns["hi80"]]
+            assert row[columns["hi80"]] <= row[columns["hi95"]]
+
+    compare(_saved_query(admin, chart), aggregates[aggregates["level"] == "total"])
+    key = aggregates[aggregates["level"] == "category_market"].groupby("key")["point"].sum().idxmax()
+    category, market = key.split("|")
+    filters = [{"col": "category", "op": "IN", "val": [category]}, {"col": "market_code", "op": "IN", "val": [market]}]
+    compare(_saved_query(admin, chart, filters), aggregates[aggregates["key"] == key])
+
+
+def test_dashboards_offer_the_issues_filters() -> None:
+    """Native filters: date range plus the dimensions each dashboard's marts carry (market, channel, seller,
+    category); the bundle validation checks every filter's column exists in its dataset."""
+    files = ss.load_bundle()
+    names = {
+        c["dashboard_title"]: {f["name"] for f in c["metadata"]["native_filter_configuration"]}
+        for r, c in files.items()
+        if r.startswith("dashboards/")
+    }
+    assert names["Demand and inventory"] == {"Date range", "Market", "Seller", "Category"}
+    assert names["Marketing and attribution"] == {"Date range", "Market", "Channel"}
+    assert {"Date range", "Market", "Channel"} <= names["Executive KPIs"]
+    assert all("Date range" in n for n in names.values())
+
+
+def test_queries_follow_the_published_file(superset_server: dict, admin: ss.Client, tmp_path: Path) -> None:
+    """Each Superset process keeps the warehouse open between queries (superset_config's connection mutator);
+    when a publish replaces the file (os.replace), the next queries read the new file, in every worker."""
+    import duckdb
+
+    settings = superset_server["settings"]
+    published = settings.paths.warehouse_file
+    (database,) = [d for d in admin.list("database") if d["database_name"] == "warehouse"]
+
+    def counts() -> set[int]:
+        out = set()
+        for _ in range(8):  # requests spread over the gunicorn workers
+            resp = admin.post(
+                "/api/v1/sqllab/execute/",
+                json={"database_id": database["id"], "sql": "select count(*) as n from kpi_daily", "runAsync": False},
+            )
+            assert resp.status_code == 200, resp.text[:300]
+            out.add(resp.json()["data"][0]["n"])
+        return out
+
+    (before,) = counts()
+    original = tmp_path / "original.duckdb"
+    shutil.copy2(published, original)
+    changed = tmp_path / "changed.duckdb"
+    shutil.copy2(published, changed)
+    con = duckdb.connect(str(changed))
+    try:
+        con.execute("delete from kpi_daily where date_reporting = (select max(date_reporting) from kpi_daily)")
+        (after,) = con.execute("select count(*) from kpi_daily").fetchone()
+    finally:
+        con.close()
+    assert after < before
+    try:
+        os.replace(changed, published)
+        assert counts() == {after}
+    finally:
+        os.replace(original, published)
+    assert counts() == {before}
