@@ -29,7 +29,13 @@ class GoldJob:
 
 
 # in run order; a later job may read an earlier job's gold tables
-GOLD_JOBS: tuple[GoldJob, ...] = ()
+GOLD_JOBS: tuple[GoldJob, ...] = (
+    GoldJob(
+        "insights",
+        "spark_jobs.insights:run",
+        "seller scorecards, peer benchmarks, health, alerts, GMV drivers, recommendations",
+    ),
+)
 
 
 @dataclass
