@@ -7,6 +7,7 @@ A seller and period already delivered (status ``sent`` in the log) is not sent a
 from __future__ import annotations
 
 import contextlib
+import queue
 import smtplib
 import time
 import uuid
@@ -228,9 +229,20 @@ def send_reports(
     started = time.perf_counter()
     mailer = None if dry_run else Mailer(settings)
     try:
-        # charts and HTML in worker threads; Chromium prints one page at a time; mail goes out in order
-        with PdfPrinter() as printer, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for n, report in enumerate(pool.map(lambda d: render(d, printer), todo), start=1):
+        # one Chromium per worker thread (each prints one page at a time); mail goes out in order
+        with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            printers: queue.Queue[PdfPrinter] = queue.Queue()
+            for _ in range(min(max(1, workers), len(todo))):
+                printers.put(stack.enter_context(PdfPrinter()))
+
+            def render_one(data: ReportData) -> RenderedReport:
+                printer = printers.get()
+                try:
+                    return render(data, printer)
+                finally:
+                    printers.put(printer)
+
+            for n, report in enumerate(pool.map(render_one, todo), start=1):
                 email = str(next(d for d in todo if d.seller_id == report.seller_id).seller["report_email"])
                 delivery = Delivery(report.seller_id, period_type, report.period_start, report.period_end, email, "")
                 if dry_run:
