@@ -108,6 +108,6 @@ def test_seller_reports_dag_is_hourly_gated_and_mapped(airflow_db):
     assert dag.timetable.expression == "0 * * * *"
     assert dag.max_active_runs == 1
     assert {t.task_id for t in dag.tasks} == {"check_published", "due_batches", "send_batch", "send_digest"}
-    assert type(dag.get_task("send_batch")).__name__ == "MappedOperator", "batches fan out with .expand()"
+    assert "MappedOperator" in type(dag.get_task("send_batch")).__name__, "batches fan out with .expand()"
     assert dag.get_task("check_published").downstream_task_ids == {"due_batches", "send_digest"}
     assert dag.get_task("due_batches").downstream_task_ids == {"send_batch"}
