@@ -424,3 +424,18 @@ def test_due_batches_follow_each_sellers_local_nine_oclock():
     sellers = [{"seller_id": f"S{i}", "plan_tier": "free", "seller_timezone": "Asia/Shanghai"} for i in range(30)]
     batches = due_batches(sellers, monday_9_shanghai, batch_size=25)
     assert [(b["period"], len(b["sellers"])) for b in batches] == [("week", 25), ("week", 5)]
+
+
+def test_executive_digest_arrives_with_headline_kpis_and_quality(weekly_run, smtp_server):
+    from reports.digest import send_digest
+
+    settings = get_settings()
+    before = set(smtp_server.glob("*.eml"))
+    assert send_digest(settings) == settings.admin_email
+    new = [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in set(smtp_server.glob("*.eml")) - before
+    ]
+    assert len(new) == 1 and new[0]["Subject"].startswith("Executive weekly digest")
+    html = new[0].get_body(("html",)).get_content()
+    for text in ("GMV", "Orders", "Top movers", "Data quality", "pass"):
+        assert text in html
