@@ -329,4 +329,4 @@ def test_layer_selection(home):
         "--full-refresh",
     ]
     with pytest.raises(ValueError, match="unknown layer"):
-        warehouse.build("gold", settings=home)
+        warehouse.build("platinum", settings=home)
