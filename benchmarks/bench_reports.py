@@ -36,17 +36,24 @@ def _free_port() -> int:
 def weekly_reports(ctx: BenchContext) -> Result:
     import json
 
+    from benchmarks.harness import shared_landing
+
+    home = _published_home(ctx)
+    truth = shared_landing(ctx) / "_simulator" / "ground_truth.json"
+    end = json.loads(truth.read_text())["parameters"]["end"]
+    as_of = datetime.fromisoformat(f"{end}T12:00:00+00:00") + timedelta(days=1)
+    return measure(replace(ctx.settings, home=home, as_of=as_of), ctx.scratch("mail"))
+
+
+def measure(settings, mail_dir: Path) -> Result:
+    """Baseline then the full run for the published warehouse of ``settings.home`` (mail stored in ``mail_dir``)."""
     from reports.data import load_batch, sellers
     from reports.deliver import send_reports
     from reports.render import render
     from reports.smtp_server import start
 
-    home = _published_home(ctx)
-    end = json.loads((home / "landing" / "_simulator" / "ground_truth.json").read_text())["parameters"]["end"]
-    as_of = datetime.fromisoformat(f"{end}T12:00:00+00:00") + timedelta(days=1)
     port = _free_port()
-    settings = replace(ctx.settings, home=home, as_of=as_of, smtp_port=port)
-    mail_dir = ctx.scratch("mail")
+    settings = replace(settings, smtp_port=port)
     controller = start(port, mail_dir)
     try:
         from lakehouse.duck import connect
