@@ -23,7 +23,13 @@ import pandas as pd
 
 LAYERS = ("bronze", "silver", "gold", "marts")
 # modules whose import registers checks: a job that brings its own checks adds its module here
-CHECK_MODULES = ["expectations.bronze", "expectations.reconcile", "expectations.gold", "expectations.forecast"]
+CHECK_MODULES = [
+    "expectations.bronze",
+    "expectations.reconcile",
+    "expectations.gold",
+    "expectations.forecast",
+    "spark_jobs.insights.checks",
+]
 SEVERITIES = ("error", "warn")
 METRIC_COLUMNS = ["check", "table_name", "key", "value", "note", "sample"]
 

@@ -28,6 +28,9 @@ STAGE_COMMANDS = (
     ("simulator.cli", "simulate"),
     ("ingestion.cli", "ingest"),
     ("ingestion.cli", "ingest_docs"),
+    ("reports.cli", "reports"),
+    ("reports.cli", "smtp"),
+    ("reports.cli", "insights"),
 )
 
 

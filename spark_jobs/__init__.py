@@ -41,6 +41,11 @@ GOLD_JOBS: tuple[GoldJob, ...] = (
         "spark_jobs.forecast:run",
         "30-day demand forecasts per SKU x market (backtested model choice, intervals), inventory alerts",
     ),
+    GoldJob(
+        "insights",
+        "spark_jobs.insights:run",
+        "seller scorecards, peer benchmarks, health, alerts, GMV drivers, recommendations",
+    ),
 )
 
 

@@ -99,3 +99,15 @@ def test_build_warehouse_dag_is_gated_by_the_bronze_feeds(airflow_db):
     assert {a.uri for a in timetable.asset_condition.objects} == gates
     assert timetable.timetable.expression == "0 3 * * *", "daily time fallback"
     assert {a.uri for a in dag.get_task("publish").outlets} == {asset_uri("warehouse", "marts")}
+
+
+def test_seller_reports_dag_is_hourly_gated_and_mapped(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(REPO / "dags" / "seller_reports.py"), safe_mode=False).dags["seller_reports"]
+    assert dag.timetable.expression == "0 * * * *"
+    assert dag.max_active_runs == 1
+    assert {t.task_id for t in dag.tasks} == {"check_published", "due_batches", "send_batch", "send_digest"}
+    assert "MappedOperator" in type(dag.get_task("send_batch")).__name__, "batches fan out with .expand()"
+    assert dag.get_task("check_published").downstream_task_ids == {"due_batches", "send_digest"}
+    assert dag.get_task("due_batches").downstream_task_ids == {"send_batch"}
