@@ -17,9 +17,26 @@ class ThresholdsError(ValueError):
     """thresholds.yml is malformed."""
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a mapping key given twice (plain YAML keeps the last one silently, so a second
+    ``gold:`` section would drop the first one's checks)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ThresholdsError(
+                    f"{self.name}: line {key_node.start_mark.line + 1}: key {key!r} repeats the one on line {seen[key]}"
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> dict:
-    data = yaml.safe_load(Path(path).read_text()) or {}
+    with open(path, encoding="utf-8") as stream:
+        data = yaml.load(stream, Loader=_UniqueKeyLoader) or {}
     for layer, checks in data.items():
         if layer not in LAYERS:
             raise ThresholdsError(f"{path}: unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")

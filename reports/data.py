@@ -15,9 +15,9 @@ import pandas as pd
 
 PERIODS = ("day", "week", "month")
 TOP_SKUS = 5
-# columns assumed in the forecasting job's table (issue 9), read when it exists
+# the forecasting job's table (spark_jobs/forecast: `point` per sku x market x day `ds`), read when it exists
 FORECAST_TABLE = "gold.forecasts"
-FORECAST_UNITS_COLUMNS = ("units_forecast", "forecast_units", "yhat", "units")
+FORECAST_UNITS_COLUMNS = ("point", "units_forecast", "forecast_units", "yhat", "units")
 FORECAST_DATE_COLUMNS = ("forecast_date", "date", "ds")
 INVENTORY_ALERTS_TABLE = "gold.inventory_alerts"
 

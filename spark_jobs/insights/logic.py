@@ -31,6 +31,8 @@ DROP_RATIO_WHEN_FLAT = 0.5  # flat baseline (MAD 0): alert when the value falls 
 REFUND_SPIKE_MIN_RATE = 0.05
 LANE_MIN_SHIPMENTS = 5
 LANE_LATE_SHARE_RISE = 0.15
+# the data-driven attribution model budget advice follows: first-order Markov, per-conversion allocation
+DATA_DRIVEN_MODEL = "markov_1"
 ROAS_SHIFT_RATIO = 1.5  # recommend a budget shift when the best channel's ROAS is this many times the worst's
 TOP_KEYS = 10  # driver rows kept per seller, period and dimension
 BENCHMARK_METRICS = {  # metric -> (column, higher is better)
@@ -550,7 +552,9 @@ def _alert_rows(
     )
 
 
-def alerts(periods: DataFrame, lanes: DataFrame, inventory_alerts: DataFrame | None) -> DataFrame:
+def alerts(
+    periods: DataFrame, lanes: DataFrame, inventory_alerts: DataFrame | None, products: DataFrame | None = None
+) -> DataFrame:
     """Sudden drops in sessions or GMV and refund spikes (robust z-score vs the trailing baseline), lanes whose
     late share rose, and SKUs at stockout risk from the forecasting job (``gold/inventory_alerts``) when it exists."""
     keys = ["seller_id", "period_type"]
@@ -594,24 +598,28 @@ def alerts(periods: DataFrame, lanes: DataFrame, inventory_alerts: DataFrame | N
         & (F.coalesce(F.col("late_share_z"), F.lit(99.0)) >= 2.0)
     )
     out.append(_alert_rows(lane, "lane_delay", "late_share", cond, F.lit("medium"), F.col("lane")))
-    if inventory_alerts is not None:
-        out.append(stockout_risk_alerts(inventory_alerts, periods))
+    if inventory_alerts is not None and products is not None:
+        out.append(stockout_risk_alerts(inventory_alerts, periods, products))
     result = out[0]
     for o in out[1:]:
         result = result.unionByName(o)
     return result
 
 
-def stockout_risk_alerts(inventory_alerts: DataFrame, periods: DataFrame) -> DataFrame:
-    """Alerts from the forecasting job's ``gold/inventory_alerts`` (assumed columns: ``seller_id, sku,
-    alert_date`` and optionally ``days_of_cover``, ``stockout_risk``), attached to the period of their date."""
+def stockout_risk_alerts(inventory_alerts: DataFrame, periods: DataFrame, products: DataFrame) -> DataFrame:
+    """Alerts from the forecasting job's ``gold/inventory_alerts`` (one row per SKU x warehouse x alert type as of
+    the forecast origin: ``sku, as_of_date, alert, severity, days_of_cover``; the SKU's seller from the product
+    catalogue): its ``stockout_risk`` rows, attached to the seller period of the as-of date."""
     cols = set(inventory_alerts.columns)
-    missing = {"seller_id", "sku", "alert_date"} - cols
+    missing = {"sku", "as_of_date", "alert", "severity"} - cols
     if missing:
         raise ValueError(f"gold/inventory_alerts lacks column(s) {', '.join(sorted(missing))} that insights reads")
     metric = F.col("days_of_cover") if "days_of_cover" in cols else F.lit(None)
-    risk = F.col("stockout_risk") if "stockout_risk" in cols else F.lit(None)
-    df = with_periods(inventory_alerts.withColumn("date_seller", F.col("alert_date").cast("date")))
+    risk = F.when(F.col("severity") == "high", F.lit(1.0)).otherwise(F.lit(0.5))
+    at_risk = inventory_alerts.where(F.col("alert") == "stockout_risk")
+    if "seller_id" not in cols:
+        at_risk = at_risk.join(F.broadcast(products.select("sku", "seller_id")), "sku")
+    df = with_periods(at_risk.withColumn("date_seller", F.col("as_of_date").cast("date")))
     df = df.join(
         periods.select("seller_id", "period_type", "period_start").distinct(),
         ["seller_id", "period_type", "period_start"],
@@ -820,16 +828,17 @@ def recommendations(
 
 def budget_shift(attribution: DataFrame, facts: DataFrame, periods: DataFrame) -> DataFrame:
     """Among the channels a seller advertises on, data-driven ROAS per channel in the seller's markets (attributed
-    revenue of ``model = 'data_driven'`` / the seller's spend there); recommend a shift when best / worst >=
-    :data:`ROAS_SHIFT_RATIO`. Assumed ``gold/attribution`` columns: ``date, market_code, channel, model, revenue``."""
-    missing = {"date", "market_code", "channel", "model", "revenue"} - set(attribution.columns)
+    revenue of :data:`DATA_DRIVEN_MODEL` in ``gold/attribution`` / the seller's spend there); recommend a shift
+    when best / worst >= :data:`ROAS_SHIFT_RATIO` (a ratio, so the revenue's reporting currency and the spend's
+    home currency cancel out)."""
+    missing = {"conversion_date", "market_code", "channel", "model", "revenue_reporting"} - set(attribution.columns)
     if missing:
         raise ValueError(f"gold/attribution lacks column(s) {', '.join(sorted(missing))} that insights reads")
-    dd = attribution.where(F.lower(F.regexp_replace("model", "-", "_")) == "data_driven").select(
-        F.col("date").cast("date").alias("date_seller"),
+    dd = attribution.where(F.col("model") == DATA_DRIVEN_MODEL).select(
+        F.col("conversion_date").cast("date").alias("date_seller"),
         "market_code",
         "channel",
-        F.col("revenue").cast("double").alias("revenue"),
+        F.col("revenue_reporting").cast("double").alias("revenue"),
     )
     spend = (
         with_periods(facts.where("ad_spend_home > 0"))
@@ -901,7 +910,7 @@ def build_all(spark: SparkSession, inp: Inputs) -> dict[str, Any]:
     last_complete = inp.order_lines.agg(F.max("order_date")).first()[0] - _dt.timedelta(days=1)
     periods = _materialise(seller_periods(facts, sellers, first, last, last_complete))
     sku_day = _materialise(sku_daily(lines, views, products, sellers, first, last))
-    alerts_df = _materialise(alerts(periods, lanes, inp.inventory_alerts))
+    alerts_df = _materialise(alerts(periods, lanes, inp.inventory_alerts, products))
     return {
         "seller_sku_daily": sku_day,
         "seller_periods": periods,

@@ -182,3 +182,13 @@ def test_great_expectations_import_does_not_exit_under_python_c():
     code = "from expectations.suites import import_gx; gx = import_gx(); print('gx', gx.__version__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "gx 1." in done.stdout, done.stderr[-2000:]
+
+
+def test_a_layer_given_twice_in_thresholds_is_an_error(tmp_path):
+    """YAML keeps the last of two equal keys silently: a second `gold:` section would drop the first's checks."""
+    from expectations.config import ThresholdsError
+
+    path = tmp_path / "thresholds.yml"
+    path.write_text("gold:\n  a: {}\nmarts: {}\ngold:\n  b: {}\n")
+    with pytest.raises(ThresholdsError, match=r"line 4: key 'gold' repeats the one on line 1"):
+        load_thresholds(path)
