@@ -45,10 +45,21 @@ DASHBOARD_ROLES = {
     "Sellers": ["Analyst", "Seller"],
     "Data health": ["Analyst"],
     "Demand and inventory": ["Analyst"],
+    "Seller health": ["Analyst", "Seller"],
 }
 EXECUTIVE_DATASETS = ["kpi_daily", "logistics_lane_daily"]
-# every dataset a seller may query carries seller_id and is filtered by row-level security
-SELLER_DATASETS = ["seller_daily", "fct_returns", "fct_shipments"]
+# every dataset a seller may query carries seller_id and is filtered by row-level security (seller_benchmarks holds
+# only the seller's own value and percentile, never a peer's)
+SELLER_DATASETS = [
+    "seller_daily",
+    "fct_returns",
+    "fct_shipments",
+    "seller_health",
+    "seller_scorecard",
+    "seller_alerts",
+    "seller_recommendations",
+    "seller_benchmarks",
+]
 DEMO_USERS = ("analyst", "executive", "seller")
 
 

@@ -135,15 +135,16 @@ def test_seller_sees_only_its_own_rows(superset_server: dict, admin: ss.Client) 
     own = ss.demo_seller_id(settings)
     seller = ss.Client(superset_server["url"], "seller", superset_server["logins"]["seller"].password)
     dashboards = {d["dashboard_title"] for d in seller.list("dashboard")}
-    assert dashboards == {"Sellers"}
-    sellers_dash = _dashboard(admin, "Sellers")
-    charts = seller.get(f"/api/v1/dashboard/{sellers_dash['id']}/charts").json()["result"]
-    with_rows = 0
-    for chart in charts:
-        rows = _rows(seller.chart_data(chart["id"]))
-        with_rows += bool(rows)
-        assert {r["seller_id"] for r in rows if "seller_id" in r} <= {own}, chart["slice_name"]
-    assert with_rows >= 5
+    assert dashboards == {"Sellers", "Seller health"}
+    for title, least in (("Sellers", 5), ("Seller health", 5)):
+        dash = _dashboard(admin, title)
+        charts = seller.get(f"/api/v1/dashboard/{dash['id']}/charts").json()["result"]
+        with_rows = 0
+        for chart in charts:
+            rows = _rows(seller.chart_data(chart["id"]))
+            with_rows += bool(rows)
+            assert {r["seller_id"] for r in rows if "seller_id" in r} <= {own}, chart["slice_name"]
+        assert with_rows >= least, title
     # every dataset the seller may query, grouped by seller_id: only its own seller, while admin sees several
     datasets = {d["table_name"]: d["id"] for d in admin.list("dataset")}
     for table in ss.SELLER_DATASETS:
@@ -155,8 +156,10 @@ def test_seller_sees_only_its_own_rows(superset_server: dict, admin: ss.Client) 
         }
         mine = {r["seller_id"] for r in _rows(seller.post("/api/v1/chart/data", json=query))}
         everyone = {r["seller_id"] for r in _rows(admin.post("/api/v1/chart/data", json=query))}
-        assert mine == {own}, table
+        assert mine == {own} & everyone, table
         assert len(everyone) > 1, table
+        # alerts and recommendations exist only for some sellers; every other table has rows of every seller
+        assert own in everyone or table in ("seller_alerts", "seller_recommendations"), table
     # and nothing outside its datasets
     exec_chart = next(c for c in admin.list("chart") if c["slice_name"] == "Executive: GMV")
     assert seller.chart_data(exec_chart["id"]).status_code in (403, 404)
@@ -231,15 +234,16 @@ def test_chromium_renders_every_dashboard(superset_server: dict) -> None:
     # the seller's login renders its dashboard too (row-level security applied in the browser's queries)
     seller = subprocess.run(
         [str(ss.python(settings)), str(ss.DASHBOARDS_DIR / "screenshots.py"), superset_server["url"], "seller",
-         str(out / "seller"), "sellers"],
+         str(out / "seller"), "sellers", "seller-health"],
         env={**os.environ, "SUPERSET_SCREENSHOT_PASSWORD": superset_server["logins"]["seller"].password},
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert seller.returncode == 0, seller.stderr[-2000:]
-    (page,) = [json.loads(line) for line in seller.stdout.splitlines() if line.startswith("{")]
-    assert page["alerts"] == [] and page["charts"] == page["rendered"] == len(
-        ss._chart_uuids(slugs["sellers"]["position"])
-    ), page
+    pages = [json.loads(line) for line in seller.stdout.splitlines() if line.startswith("{")]
+    assert {p["slug"] for p in pages} == {"sellers", "seller-health"}
+    for page in pages:
+        expected = len(ss._chart_uuids(slugs[page["slug"]]["position"]))
+        assert page["alerts"] == [] and page["charts"] == page["rendered"] == expected, page
 
 
 def _saved_query(admin: ss.Client, slice_name: str, filters: list[dict] | None = None) -> list[dict]:
@@ -323,6 +327,7 @@ def test_dashboards_offer_the_issues_filters() -> None:
     }
     assert names["Demand and inventory"] == {"Date range", "Market", "Seller", "Category"}
     assert names["Marketing and attribution"] == {"Date range", "Market", "Channel"}
+    assert names["Seller health"] == {"Date range", "Seller", "Category", "Market"}
     assert {"Date range", "Market", "Channel"} <= names["Executive KPIs"]
     assert all("Date range" in n for n in names.values())
 
