@@ -240,7 +240,7 @@ class Scores:
 def score(actual: np.ndarray, fc: dict[str, np.ndarray], mask: np.ndarray, scale: float) -> Scores:
     """MASE, sMAPE (0..2; 0/0 counts as 0), bias (mean forecast - actual, units/day), interval coverage."""
     s = score_many(actual[None, :], {k: v[None, :] for k, v in fc.items()}, mask[None, :], np.array([scale]))
-    return Scores(*(float(s[k][0]) for k in _SCORE_KEYS[:-1]), int(s["eval_days"][0]))
+    return Scores(**{k: float(s[k][0]) for k in _SCORE_KEYS[:-1]}, eval_days=int(s["eval_days"][0]))
 
 
 _SCORE_KEYS = ("mase", "smape", "bias", "mae", "coverage80", "coverage95", "eval_days")
@@ -374,10 +374,10 @@ def _score_items(items: list[_Item], series: list[_Series], cfg: ForecastConfig)
             mult.append(s.mult[item.cut : item.cut + h])
         scales: dict[tuple[int, int], float] = {}
         for i in rows:
-            key = (items[i].series, items[i].cut)
-            if key not in scales:
-                scales[key] = mase_scale(series[key[0]].adjusted[: key[1]], cfg.season_length)
-            scale.append(scales[key])
+            origin = (items[i].series, items[i].cut)
+            if origin not in scales:
+                scales[origin] = mase_scale(series[origin[0]].adjusted[: origin[1]], cfg.season_length)
+            scale.append(scales[origin])
         scores = score_many(np.stack(actual), _ordered(stacked, np.stack(mult)), np.stack(mask), np.array(scale))
         for key in _SCORE_KEYS:
             out[key][rows] = scores[key]
