@@ -185,13 +185,13 @@ def _with_intervals(frame: pd.DataFrame, cfg: ForecastConfig) -> pd.DataFrame:
 @benchmark
 def forecast_scale(ctx: BenchContext) -> list[Result]:
     from lakehouse.spark import get_spark
-    from spark_jobs.forecast.job import run_forecasts
+    from spark_jobs.forecast.job import batch_count, run_forecasts
 
     n_series = int(os.environ.get("BENCH_FORECAST_SERIES", "10000"))
     cfg = ForecastConfig()
     frame = synthetic_demand(shared_landing(ctx), n_series)
     spark = get_spark("bench-forecast", master="local[2]", settings=ctx.settings)
-    n_batches = max(1, -(-n_series // cfg.batch_size))
+    n_batches = batch_count(n_series, cfg.batch_size, 2 * spark.sparkContext.defaultParallelism)
     sdf = spark.createDataFrame(frame.assign(batch=frame.series_id.str[1:].astype(int) % n_batches))
     sdf = sdf.repartition(n_batches, "batch").cache()
     sdf.count()
