@@ -78,10 +78,12 @@ def calendar_multipliers(holidays: DataFrame) -> DataFrame:
 
 
 def series_frame(
-    sales: DataFrame, holidays: DataFrame, uplift: float, cfg: ForecastConfig, last_day: Any
+    sales: DataFrame, holidays: DataFrame, uplift: float, cfg: ForecastConfig, last_day: Any, min_batches: int = 1
 ) -> tuple[DataFrame, int, int]:
     """History rows (units, stockout flag, multiplier = calendar x promotion) and ``horizon`` future rows per
-    series (multiplier = calendar events only: future promotions are unknown), with the series' batch."""
+    series (multiplier = calendar events only: future promotions are unknown), with the series' batch: at most
+    ``batch_size`` series each, and at least ``min_batches`` batches (when there are that many series) so that
+    every core gets work on small portfolios."""
     history = sales.select(
         F.concat_ws("|", "sku", "market_code").alias("series_id"),
         "sku",
@@ -113,17 +115,29 @@ def series_frame(
     )
     frame = history.unionByName(future)
     n_series = series.count()
-    n_batches = max(1, -(-n_series // cfg.batch_size))
+    n_batches = batch_count(n_series, cfg.batch_size, min_batches)
     return frame.withColumn("batch", F.pmod(F.xxhash64("series_id"), F.lit(n_batches))), n_series, n_batches
 
 
-def run_forecasts(frame: DataFrame, cfg: ForecastConfig) -> DataFrame:
+def batch_count(n_series: int, batch_size: int, min_batches: int = 1) -> int:
+    """Batches of at most ``batch_size`` series, at least ``min_batches`` (not more than there are series)."""
+    return max(1, -(-n_series // batch_size), min(n_series, min_batches))
+
+
+def run_forecasts(frame: DataFrame, cfg: ForecastConfig, partitions: int | None = None) -> DataFrame:
     """``applyInPandas`` over the batches: each Python worker warms statsforecast up once, then forecasts its
-    batches' series one after another."""
+    batches' series together (:func:`engine.forecast_batch`). Only the engine's input columns cross to Python.
+
+    ``partitions`` (the number of batches): a task per batch, so the cores share the work evenly. Without it the
+    groupBy's shuffle uses ``spark.sql.shuffle.partitions`` (8) and adaptive execution may coalesce those into
+    fewer tasks than cores."""
 
     def per_batch(pdf: pd.DataFrame) -> pd.DataFrame:
         return engine.forecast_batch(pdf[engine.INPUT_COLUMNS], cfg)
 
+    frame = frame.select("batch", *engine.INPUT_COLUMNS)
+    if partitions:
+        frame = frame.repartition(partitions, "batch")
     return frame.groupBy("batch").applyInPandas(per_batch, schema=engine.OUTPUT_SCHEMA)
 
 
@@ -230,10 +244,12 @@ def run(
     sales = sales.withColumn("is_promo", F.coalesce("is_promo", F.lit(0))).cache()
     uplift = promo_uplift(sales)
     say(f"history to {last_day}; promotion uplift {uplift:.2f}; horizon {cfg.horizon} d, {cfg.windows} window(s)")
-    frame, n_series, n_batches = series_frame(sales, read_delta(spark, inputs["holidays"]), uplift, cfg, last_day)
+    cores = spark.sparkContext.defaultParallelism
+    holidays = read_delta(spark, inputs["holidays"])
+    frame, n_series, n_batches = series_frame(sales, holidays, uplift, cfg, last_day, min_batches=2 * cores)
     say(f"{n_series} series in {n_batches} batch(es) of <= {cfg.batch_size}, menu {cfg.menu}")
     fanned = time.perf_counter()
-    out = run_forecasts(frame, cfg).cache()
+    out = run_forecasts(frame, cfg, partitions=n_batches).cache()
     out.count()
     forecast_seconds = time.perf_counter() - fanned
     say(f"backtests and forecasts in {forecast_seconds:.1f}s")
