@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]  # no stubs in the lock file
+import yaml
 
 from lakehouse.settings import REPO_ROOT
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from lakehouse.secrets import get_credentials, get_secrets
 from lakehouse.settings import REPO_ROOT, Settings, get_settings
