@@ -208,12 +208,20 @@ def validate_bundle(bundle: Path = BUNDLE_DIR, dbt_manifest: Path | None = None)
                         )
         elif kind == "databases" and content.get("sqlalchemy_uri") != f"duckdb:///{WAREHOUSE_PLACEHOLDER}":
             problems.append(f"{rel}: sqlalchemy_uri must be duckdb:///{WAREHOUSE_PLACEHOLDER} (rendered at import)")
+    machine = _machine_paths()
     for rel in files:
         text = (bundle / rel).read_text()
-        for marker in ("/home/", "/tmp/", "/work/", "/root/", "/Users/"):
-            if marker in text:
-                problems.append(f"{rel}: holds an absolute path ({marker}...)")
+        for path in machine:
+            if path in text:
+                problems.append(f"{rel}: holds a path of this machine ({path}); bundles must be machine-independent")
     return problems
+
+
+def _machine_paths() -> list[str]:
+    """Where this machine keeps things a bundle must never name: the lakehouse home, the checkout, the user's home
+    and the temp folder (the export writes the placeholder instead)."""
+    places = {get_settings().paths.home, REPO_ROOT, Path.home(), Path(tempfile.gettempdir())}
+    return sorted({str(p.resolve()) for p in places if len(p.resolve().parts) > 1})
 
 
 def render_bundle(settings: Settings, dest: Path, bundle: Path = BUNDLE_DIR) -> Path:

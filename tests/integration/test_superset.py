@@ -83,9 +83,14 @@ def test_validation_names_file_and_rule(tmp_path: Path) -> None:
     content = yaml.safe_load(dashboard.read_text())
     content["metadata"]["native_filter_configuration"][-1]["targets"][0]["column"]["name"] = "no_such_column"
     dashboard.write_text(yaml.safe_dump(content))
+    dataset = sorted((bundle / "datasets").rglob("*.yaml"))[0]
+    content = yaml.safe_load(dataset.read_text())
+    content["description"] = f"exported from {get_settings().paths.warehouse_file}"
+    dataset.write_text(yaml.safe_dump(content))
     problems = ss.validate_bundle(bundle)
     assert any(chart.name in p and "resolves to no dataset" in p for p in problems), problems
     assert any(dashboard.name in p and "targets column no_such_column" in p for p in problems), problems
+    assert any(dataset.name in p and "holds a path of this machine" in p for p in problems), problems
 
 
 def test_credentials_list_the_demo_logins(superset_server: dict) -> None:
