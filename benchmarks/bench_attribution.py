@@ -36,23 +36,27 @@ import numpy as np
 import pyarrow as pa
 
 from benchmarks.harness import BenchContext, Result, benchmark, shared_landing
+from simulator import reference as ref
 
 REPO = Path(__file__).resolve().parents[1]
 JOURNEYS = 1_000_000
 SEED = 20261122
-CHANNELS = (
-    "direct",
-    "organic_search",
-    "google_search",
-    "google_shopping",
-    "meta",
-    "tiktok",
-    "marketplace_ads",
-    "email",
-    "affiliate",
-    "referral",
-)
-POPULARITY = np.array([0.24, 0.16, 0.09, 0.07, 0.11, 0.1, 0.08, 0.07, 0.04, 0.04])
+# share of touches per channel (the simulator's channel list, in this order so the generated data stays the same)
+CHANNEL_POPULARITY = {
+    "direct": 0.24,
+    "organic_search": 0.16,
+    "google_search": 0.09,
+    "google_shopping": 0.07,
+    "meta": 0.11,
+    "tiktok": 0.1,
+    "marketplace_ads": 0.08,
+    "email": 0.07,
+    "affiliate": 0.04,
+    "referral": 0.04,
+}
+assert set(CHANNEL_POPULARITY) == set(ref.CHANNELS), "bench channels follow the simulator's"
+CHANNELS = tuple(CHANNEL_POPULARITY)
+POPULARITY = np.array(list(CHANNEL_POPULARITY.values()))
 START = np.datetime64("2026-04-01T00:00:00", "us")
 DEMO_ENV = "LAKEHOUSE_BENCH_ATTRIBUTION_DEMO"
 
