@@ -34,6 +34,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lakehouse.delta import table_exists
 from lakehouse.settings import Settings, get_settings
 from spark_jobs.attribution import credit, journeys, models
 
@@ -265,7 +266,7 @@ def run(
     started = time.perf_counter()
     silver = {name: settings.paths.table("silver", name) for name in ("touchpoints", "order_lines")}
     for name, path in silver.items():
-        if not (path / "_delta_log").is_dir():
+        if not table_exists(path):
             raise FileNotFoundError(
                 f"silver table {name} not found at {path}: build silver first (`lakehouse build --layer silver`)"
             )

@@ -7,14 +7,13 @@ import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from lakehouse.delta import row_count
+from lakehouse.delta import row_count, table_exists
 from lakehouse.settings import Settings, get_settings
 from lakehouse.spark import get_spark, read_delta, write_delta
 from spark_jobs.forecast import engine, inventory
@@ -37,7 +36,7 @@ class ForecastInputError(ValueError):
 
 def _table(settings: Settings, layer: str, name: str) -> str:
     path = settings.paths.table(layer, name)
-    if not (Path(path) / "_delta_log").exists():
+    if not table_exists(path):
         hint = "`lakehouse build --layer silver`" if layer == "silver" else "`lakehouse ingest`"
         raise ForecastInputError(f"forecast: input table {layer}/{name} not found at {path}; run {hint} first")
     return str(path)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from lakehouse.delta import table_exists
 from lakehouse.settings import Settings, get_settings
 
 GOLD_TABLES = (
@@ -34,10 +35,6 @@ GOLD_TABLES = (
 )
 # other gold jobs' tables read when present (issue 9 forecasting, attribution)
 OPTIONAL_INPUTS = ("inventory_alerts", "attribution")
-
-
-def _table_exists(path) -> bool:
-    return (path / "_delta_log").is_dir()
 
 
 def run(settings: Settings | None = None, *, echo: bool = True, master: str | None = None, **options: Any) -> dict:
@@ -55,7 +52,7 @@ def run(settings: Settings | None = None, *, echo: bool = True, master: str | No
 
     def read(layer: str, table: str):
         path = paths.table(layer, table)
-        if not _table_exists(path):
+        if not table_exists(path):
             raise FileNotFoundError(f"insights needs {layer}/{table} ({path}); run `lakehouse build --layer silver`")
         return read_delta(spark, path)
 
@@ -71,9 +68,9 @@ def run(settings: Settings | None = None, *, echo: bool = True, master: str | No
         ad_spend=read("silver", "ad_spend_daily"),
         daily_sales=read("silver", "daily_sales"),
         inventory_alerts=read("gold", "inventory_alerts")
-        if _table_exists(paths.table("gold", "inventory_alerts"))
+        if table_exists(paths.table("gold", "inventory_alerts"))
         else None,
-        attribution=read("gold", "attribution") if _table_exists(paths.table("gold", "attribution")) else None,
+        attribution=read("gold", "attribution") if table_exists(paths.table("gold", "attribution")) else None,
         reporting_currency=settings.reporting_currency,
     )
     outputs = logic.build_all(spark, inputs)
@@ -88,5 +85,5 @@ def run(settings: Settings | None = None, *, echo: bool = True, master: str | No
     return {
         "tables": versions,
         "seconds": round(time.perf_counter() - started, 1),
-        "optional_inputs": {name: _table_exists(paths.table("gold", name)) for name in OPTIONAL_INPUTS},
+        "optional_inputs": {name: table_exists(paths.table("gold", name)) for name in OPTIONAL_INPUTS},
     }
