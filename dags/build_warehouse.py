@@ -2,18 +2,28 @@
 ### Build and publish the warehouse
 
 Runs once every non-reference bronze feed has new data (the Assets the ingestion DAG updates; reference
-tables such as sellers or FX rates do not gate it), and daily at 03:00 UTC at the latest:
+tables such as sellers or FX rates do not gate it). There is no time fallback: a build on unchanged bronze
+would only republish the same numbers, and a stalled feed shows in `lakehouse status` and the freshness checks.
+To build from what is there, trigger this DAG by hand (or `lakehouse run`, which does when only some feeds had
+new files).
 
 1. `check_bronze`: quality gate on the feeds (volume, freshness, distribution shifts, cross-feed consistency);
 2. `build_silver`: dbt builds staging, intermediate and the silver Delta tables, with their tests;
 3. `check_silver`: totals reconcile bronze -> silver;
-4. `build_marts`: dims, facts and KPI marts into the build copy of the warehouse, with their tests;
-5. `check_marts`: silver -> marts reconciliation and KPI sanity on the build copy;
-6. `publish`: the build copy atomically replaces `warehouse/warehouse.duckdb` and a publish manifest records
-   the dbt runs, the Delta version of every lake table read and the test and quality results.
+4. the Spark jobs of the gold layer, after silver: `gold_attribution` (seven attribution models, Markov removal
+   effects), `gold_forecast` (30-day demand forecasts, inventory alerts), then `gold_insights` (seller
+   scorecards, benchmarks and alerts, which read the other two);
+5. `check_gold`: quality gate on the gold tables;
+6. `build_marts`: dims, facts and KPI marts into the build copy of the warehouse, with their tests;
+7. `check_marts`: silver -> marts reconciliation and KPI sanity on the build copy;
+8. `publish`: the build copy atomically replaces `warehouse/warehouse.duckdb` and a publish manifest records
+   the dbt runs, the Delta version of every lake table read and the test and quality results. It updates the
+   warehouse Asset, which triggers the seller reports.
 
 A quality error fails its task with the summary (table, expectation, observed value, failing rows) in the
-log, so nothing after it runs and readers keep the last good warehouse.
+log, so nothing after it runs, readers keep the last good warehouse, and the admin address gets a mail naming
+the task and its log. A backfill (`lakehouse backfill`) puts its range on the Asset events, or trigger this DAG
+with conf `{"since": "2026-06-01"}`: the incremental models then rebuild from that day on.
 
 Each build task's log lists every model's status, seconds and rows from dbt's run results. There is one dbt
 writer at a time: one run of this DAG, one instance per task, and the writer lock (a task waits for a manual
@@ -29,9 +39,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import Asset, AssetAll, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import Asset, AssetAll, dag, get_current_context, task
 
 from ingestion.catalog import FEED_TABLES, REFERENCE_FEEDS, asset_uri
+from lakehouse.dag_policy import backfill_since, default_args
 
 WRITER_WAIT_SECONDS = 900  # a manual `lakehouse build` may hold the single-writer lock
 FEED_ASSETS = [
@@ -43,13 +54,9 @@ FEED_ASSETS = [
 ]
 WAREHOUSE_ASSET = Asset(asset_uri("warehouse", "marts"))
 
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": 1,
-    "retry_delay": timedelta(minutes=2),
-    "execution_timeout": timedelta(hours=1),
-    "max_active_tis_per_dag": 1,
-}
+DEFAULT_ARGS = default_args(
+    retries=1, retry_delay=timedelta(minutes=2), timeout=timedelta(hours=1), max_active_tis_per_dag=1
+)
 
 
 def _gate(layer: str) -> dict:
@@ -86,18 +93,22 @@ def check_marts() -> dict:
 
 @task
 def build_silver() -> dict:
-    """dbt build of the silver layer (staging, intermediate, silver Delta tables + tests)."""
+    """dbt build of the silver layer (staging, intermediate, silver Delta tables + tests); a backfill's range
+    widens the incremental models' window."""
     from lakehouse.warehouse import build
 
-    return build("silver", wait_seconds=WRITER_WAIT_SECONDS).summary()
+    since = backfill_since(get_current_context())
+    if since:
+        print(f"backfill: incremental models rebuild from {since}")
+    return build("silver", wait_seconds=WRITER_WAIT_SECONDS, since=since).summary()
 
 
 @task
-def build_gold() -> dict:
-    """The gold layer: the Spark jobs of ``spark_jobs.GOLD_JOBS`` read silver and write ``lake/gold``."""
+def build_gold(job: str) -> dict:
+    """One Spark job of the gold layer (``spark_jobs.GOLD_JOBS``): reads silver, writes ``lake/gold``."""
     from lakehouse.warehouse import build
 
-    return build("gold", wait_seconds=WRITER_WAIT_SECONDS).summary()
+    return build("gold", select=[job], wait_seconds=WRITER_WAIT_SECONDS).summary()
 
 
 @task
@@ -105,7 +116,8 @@ def build_marts() -> dict:
     """dbt build of the marts (dims, facts, KPI marts + tests) into the build copy."""
     from lakehouse.warehouse import build
 
-    return build("marts", wait_seconds=WRITER_WAIT_SECONDS).summary()
+    since = backfill_since(get_current_context())
+    return build("marts", wait_seconds=WRITER_WAIT_SECONDS, since=since).summary()
 
 
 @task(outlets=[WAREHOUSE_ASSET], retries=2)
@@ -120,9 +132,7 @@ def publish() -> dict:
 
 @dag(
     dag_id="build_warehouse",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"), assets=AssetAll(*FEED_ASSETS)
-    ),
+    schedule=AssetAll(*FEED_ASSETS),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -131,16 +141,12 @@ def publish() -> dict:
     doc_md=__doc__,
 )
 def build_warehouse():
-    (
-        check_bronze()
-        >> build_silver()
-        >> check_silver()
-        >> build_gold()
-        >> check_gold()
-        >> build_marts()
-        >> check_marts()
-        >> publish()
-    )
+    silver = check_bronze() >> build_silver() >> check_silver()
+    attribution = build_gold.override(task_id="gold_attribution")("attribution")
+    forecast = build_gold.override(task_id="gold_forecast")("forecast")
+    insights = build_gold.override(task_id="gold_insights")("insights")
+    silver >> attribution >> forecast >> insights  # one Spark job at a time: each takes both cores
+    insights >> check_gold() >> build_marts() >> check_marts() >> publish()
 
 
 build_warehouse()

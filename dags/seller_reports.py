@@ -1,14 +1,18 @@
 """
 ### Seller reports
 
-Hourly. Picks the sellers whose local time is 09:00 and whose report is due — enterprise daily, everyone weekly
-on Monday, pro and enterprise monthly on the 1st, each in the seller's own time zone — and renders and mails
-their reports in mapped batches of 25 (HTML with charts, PDF and CSV attached), then the executive weekly digest
-on Mondays at 09:00 in the reporting time zone.
+Hourly, and after every publish (the warehouse Asset). The hourly run picks the sellers whose local time is
+09:00 and whose report is due — enterprise daily, everyone weekly on Monday, pro and enterprise monthly on the
+1st, each in the seller's own time zone — and renders and mails their reports in mapped batches of 25 (HTML
+with charts, PDF and CSV attached), then the executive weekly digest on Mondays at 09:00 in the reporting time
+zone. A run triggered by a publish sends what is overdue: each seller's
+latest period whose 09:00 send time has passed (already-delivered ones are skipped), so reports held back by a
+failed build go out with the next good publish.
 
-Only from a successfully published warehouse: `check_published` fails the run when there is none or its quality
-status is not `pass`. A seller and period already delivered is not sent again (the delivery log); a failed
-delivery is retried with backoff, mailed to the admin address and fails its batch task. Same from a shell:
+Only from a successfully published warehouse: `check_published` skips the run before the first publish and fails
+it when the published warehouse's quality status is not `pass` or `warn`. A seller and period already delivered
+is not sent again (the delivery log); a failed delivery is retried with backoff, mailed to the admin address and
+fails its batch task. Same from a shell:
 `lakehouse reports send --period week [--seller S]`. Logic lives in `reports/`; this file is wiring.
 """
 
@@ -16,14 +20,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import CronTriggerTimetable, dag, task
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": 1,
-    "retry_delay": timedelta(minutes=5),
-    "execution_timeout": timedelta(minutes=30),
-}
+from ingestion.catalog import asset_uri
+from lakehouse.dag_policy import default_args
+
+DEFAULT_ARGS = default_args(retries=1, retry_delay=timedelta(minutes=5), timeout=timedelta(minutes=30))
+WAREHOUSE_ASSET = Asset(asset_uri("warehouse", "marts"))  # updated by build_warehouse's publish
 
 
 def _hour(data_interval_end, logical_date) -> datetime:
@@ -32,19 +35,31 @@ def _hour(data_interval_end, logical_date) -> datetime:
 
 @task
 def check_published() -> str:
-    """The published warehouse exists and passed its quality gate."""
+    """The published warehouse exists (else the run is skipped) and passed its quality gate."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from lakehouse.warehouse import files
     from reports.schedule import require_published
 
+    if not files().manifest.exists():
+        raise AirflowSkipException("no warehouse published yet: nothing to report")
     return str(require_published()["published_at"])
 
 
 @task
 def due_batches(published_at: str, data_interval_end=None, logical_date=None) -> list[dict]:
-    """Batches ``{"period", "sellers"}`` due in this hour."""
+    """Batches ``{"period", "sellers"}`` due in this hour; after a publish, every overdue one."""
+    from lakehouse.settings import get_settings
     from reports.schedule import due_now
 
-    batches = due_now(_hour(data_interval_end, logical_date))
-    print(f"warehouse published {published_at}: {len(batches)} batch(es) due")
+    run_type = get_current_context()["dag_run"].run_type
+    after_publish = getattr(run_type, "value", run_type) != "scheduled"  # a publish's Asset event, or by hand
+    if after_publish:
+        batches = due_now(get_settings().now(), overdue=True)
+    else:
+        batches = due_now(_hour(data_interval_end, logical_date))
+    kind = "overdue (after a publish or by hand)" if after_publish else "due this hour"
+    print(f"warehouse published {published_at}: {len(batches)} batch(es) {kind}")
     return batches
 
 
@@ -70,7 +85,7 @@ def send_digest(published_at: str, data_interval_end=None, logical_date=None) ->
 
 @dag(
     dag_id="seller_reports",
-    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC"),
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 * * * *", timezone="UTC"), assets=[WAREHOUSE_ASSET]),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,

@@ -201,9 +201,18 @@ class Loader:
 
     # -- planning ---------------------------------------------------------------------------------
     def plan(
-        self, since: date | None = None, until: date | None = None, force: tuple[Path, ...] = ()
+        self,
+        since: date | None = None,
+        until: date | None = None,
+        force: tuple[Path, ...] = (),
+        reprocess: bool = False,
     ) -> tuple[list[tuple[Path, str, str]], list[tuple[Path, str, str]], int]:
-        """(new files, duplicate files, skipped count); each file as (path, relative path, sha256)."""
+        """(new files, duplicate files, skipped count); each file as (path, relative path, sha256).
+
+        ``reprocess`` (a backfill) takes every file dated in ``since``..``until`` again, ingested or not: loads are
+        idempotent on the feed's keys, so a re-run replaces rows instead of adding copies."""
+        if reprocess and (since is None or until is None):
+            raise ValueError(f"{self.feed.name}: reprocessing needs a bounded range (since and until)")
         ingested, recorded_duplicates = ledger.known_files(self.settings, self.feed.name)
         forced = {p.resolve() for p in force}
         new, dupes, skipped, seen = [], [], 0, {}
@@ -213,7 +222,7 @@ class Loader:
             if day is not None and ((since and day < since) or (until and day > until)):
                 continue
             digest = sha256_of(path)
-            if path.resolve() in forced:
+            if path.resolve() in forced or (reprocess and day is not None):
                 new.append((path, rel, digest))
             elif rel in ingested.get(digest, ()) or rel in recorded_duplicates:
                 skipped += 1
@@ -505,11 +514,12 @@ class Loader:
         until: date | None = None,
         force: tuple[Path, ...] = (),
         on_batch: Callable[[int, int], None] | None = None,
+        reprocess: bool = False,
     ) -> FeedSummary:
         started = time.perf_counter()
         summary = FeedSummary(self.feed.name)
         with feed_lock(self.settings, self.feed.name):
-            new, dupes, skipped = self.plan(since, until, force)
+            new, dupes, skipped = self.plan(since, until, force, reprocess)
             summary.skipped = skipped
             all_entries: list[ledger.FileEntry] = []
             batches = list(self.batches(new))

@@ -34,15 +34,18 @@ def ingest(
     settings: Settings | None = None,
     run_id: str | None = None,
     on_batch: Callable[[str, int, int], None] | None = None,
+    reprocess: bool = False,
 ) -> list[FeedSummary]:
-    """Ingest every selected feed; never raises for a bad file (see each summary's ``failed``)."""
+    """Ingest every selected feed; never raises for a bad file (see each summary's ``failed``).
+
+    ``reprocess`` (backfills) loads every file dated in ``since``..``until`` again, already ingested or not."""
     settings = settings or get_settings()
     settings.paths.ensure()
     summaries = []
     for feed in select(names):
         loader = Loader(feed, settings, run_id=run_id)
         callback = (lambda done, total, _f=feed.name: on_batch(_f, done, total)) if on_batch else None
-        summaries.append(loader.run(since=since, until=until, force=force, on_batch=callback))
+        summaries.append(loader.run(since=since, until=until, force=force, on_batch=callback, reprocess=reprocess))
     return summaries
 
 

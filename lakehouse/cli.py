@@ -195,16 +195,103 @@ def superset_export() -> None:
 
 
 @cli.command()
-def down() -> None:
-    """Stop every service lakehouse started (by pid file)."""
-    from lakehouse.services import running_services, stop_all
+@click.option("--no-superset", is_flag=True, help="Start only SMTP and Airflow.")
+def up(no_superset: bool) -> None:
+    """Start the local SMTP server, Airflow (api-server, scheduler, dag-processor) and Superset on 127.0.0.1.
 
-    before = running_services()
-    stopped = stop_all()
-    for name in stopped:
-        console.print(f"stopped {name} (pid {before.get(name, '?')})")
+    Waits until each is healthy; idempotent (running services are kept). Stop with `lakehouse down`.
+    """
+    from lakehouse import stack
+    from lakehouse.airflow_services import AirflowError
+    from lakehouse.superset import SupersetError
+
+    try:
+        urls = stack.up(echo=console.print, superset=not no_superset)
+    except (AirflowError, SupersetError, RuntimeError) as exc:
+        _fail(str(exc))
+    console.print("up: " + ", ".join(f"{name} {u}" for name, u in urls.items()) + " (logins: `lakehouse credentials`)")
+
+
+@cli.command()
+def down() -> None:
+    """Stop every service lakehouse started (by pid file); nothing of ours is left listening."""
+    from lakehouse import stack
+
+    stopped = stack.down()
+    for name, pid in stopped.items():
+        console.print(f"stopped {name} (pid {pid or '?'})")
     if not stopped:
         console.print("nothing running")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Services, the last run of every DAG, lake freshness per layer, the last publish and its quality status."""
+    from lakehouse import status as status_module
+
+    data = status_module.collect()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    status_module.render_status(data, console)
+
+
+def _run_pipeline(fn, **kwargs):
+    from lakehouse.airflow_services import AirflowError
+    from lakehouse.pipeline import PipelineError
+
+    settings = get_settings()
+    try:
+        result = fn(settings=settings, echo=console.print, **kwargs)
+    except (PipelineError, AirflowError) as exc:
+        console.print(f"[red bold]pipeline failed[/red bold]\n{exc}", highlight=False)
+        console.print("[dim]the admin address got an alert mail; `lakehouse status` shows the runs; services stay up "
+                      "(`make stop`)")  # fmt: skip
+        sys.exit(1)
+    return result
+
+
+@cli.command("run")
+@click.option("--via", type=click.Choice(["airflow", "cli"]), default="airflow", show_default=True,
+              help="airflow: trigger the DAGs through Airflow's REST API (starts the services); cli: the same steps "
+                   "in this process, no services.")  # fmt: skip
+@click.option("--no-summary", is_flag=True, help="Skip the summary at the end.")
+def run_command(via: str, no_summary: bool) -> None:
+    """Run the pipeline once: ingest -> quality gates -> warehouse -> Spark jobs -> publish -> seller reports.
+
+    Through Airflow (default) it triggers `ingest_landing` over the REST API and follows the Asset chain
+    (build_warehouse, then seller_reports), printing every task as it changes state, then brings up Superset
+    and prints a summary (rows per layer, quarantine, quality, headline KPIs, reports delivered, URLs, logins).
+    """
+    from lakehouse import pipeline, stack
+    from lakehouse import status as status_module
+
+    settings = get_settings()
+    if via == "airflow":
+        stack.up(settings, echo=console.print, superset=False)
+        result = _run_pipeline(pipeline.run_through_airflow)
+        stack.up(settings, echo=console.print)  # Superset, now that a warehouse is published
+    else:
+        result = _run_pipeline(pipeline.run_through_cli)
+    if not no_summary:
+        status_module.render_summary(settings, result, console)
+
+
+@cli.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (landing dt=) to redo.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day (inclusive).")
+def backfill(since, until) -> None:
+    """Re-run a range of days through Airflow: reload that range's landing files (idempotent on keys), rebuild the
+    warehouse from --since on, publish, send what is overdue. Starts the services if needed."""
+    from lakehouse import pipeline, stack
+
+    if until < since:
+        _fail(f"--until {until:%Y-%m-%d} is before --since {since:%Y-%m-%d}", code=2)
+    stack.up(get_settings(), echo=console.print, superset=False)
+    result = _run_pipeline(pipeline.backfill, since=since.date(), until=until.date())
+    console.print(f"backfill {since:%Y-%m-%d}..{until:%Y-%m-%d}: " + ", ".join(f"{r.dag_id} {r.state}" for r in
+                  result.runs) + f" in {result.seconds:.0f}s")  # fmt: skip
 
 
 @cli.command()

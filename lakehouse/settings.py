@@ -240,6 +240,18 @@ class Settings:
             "SUPERSET_FEATURE_FLAGS": "",
         }
 
+    def env(self) -> dict[str, str]:
+        """These settings as ``LAKEHOUSE_*`` variables, for the services and task processes ``lakehouse`` starts."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("internal") or value is None or value == "":
+                continue
+            if f.name == "as_of":
+                value = value.isoformat()
+            out[f.metadata.get("env", _env_name(f.name))] = str(value)
+        return out
+
     def describe(self) -> dict[str, str]:
         """Each setting with its variable name and value (secrets excluded: they live in secrets.json)."""
         out = {}

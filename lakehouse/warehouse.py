@@ -465,20 +465,25 @@ def build(
     threads: int = 2,
     echo: bool = True,
     master: str | None = None,
+    since: Any = None,
 ) -> BuildResult:
     """Build one layer (``silver``: dbt staging, intermediate, silver Delta tables; ``gold``: the Spark jobs of
     ``spark_jobs.GOLD_JOBS`` into ``lake/gold``; ``marts``: dbt dims, facts, KPI marts) or ``all`` of them in that
     order, with their tests, into the build copy.
 
     ``select`` narrows dbt (selection syntax) and names gold jobs; ``master`` is the Spark master of the gold jobs
-    (default ``LAKEHOUSE_SPARK_MASTER``). Raises :class:`WriterBusyError` when another writer runs (after
-    ``wait_seconds``), :class:`DbtError` naming the failing nodes when dbt fails and :class:`GoldJobError` when a
-    Spark job fails (either run is recorded, so the build cannot be published).
+    (default ``LAKEHOUSE_SPARK_MASTER``). ``since`` (a date; backfills) widens the incremental models' rebuilt
+    window to start on that day at the latest (the lookback of ``lookback_days`` otherwise). Raises
+    :class:`WriterBusyError` when another writer runs (after ``wait_seconds``), :class:`DbtError` naming the
+    failing nodes when dbt fails and :class:`GoldJobError` when a Spark job fails (either run is recorded, so the
+    build cannot be published).
     """
     settings = settings or get_settings()
     if layer not in (*LAYERS, "all"):
         raise ValueError(f"unknown layer {layer!r}; expected {', '.join(LAYERS)} or all")
     layers = list(LAYERS) if layer == "all" else [layer]
+    if since is not None:
+        settings = _window_from(settings, since)
     from spark_jobs import gold_jobs
 
     job_names = {j.name for j in gold_jobs()}
@@ -517,6 +522,18 @@ def build(
             if not run.ok:
                 raise DbtError(f"dbt build of the {name} layer failed (exit {run.returncode}):\n{run.failure}")
     return BuildResult(database, runs)
+
+
+def _window_from(settings: Settings, since: Any) -> Settings:
+    """Settings whose ``lookback_days`` reach back to ``since`` (incremental models rebuild from newest - lookback)."""
+    import dataclasses
+    from datetime import date
+
+    day = since if isinstance(since, date) else date.fromisoformat(str(since))
+    days = (settings.now().date() - day).days + 1
+    if days > 366:
+        raise ValueError(f"since={day}: a window over 366 days is a full rebuild; run `lakehouse build --full-refresh`")
+    return dataclasses.replace(settings, lookback_days=max(settings.lookback_days, days))
 
 
 class GoldJobError(RuntimeError):

@@ -62,28 +62,15 @@ def smtp() -> None:
 @smtp.command("up")
 def smtp_up() -> None:
     """Start the local SMTP server in the background (idempotent)."""
-    import socket
-    import time
-
     from lakehouse.cli import console
-    from lakehouse.services import start_service
     from lakehouse.settings import get_settings
+    from reports.smtp_server import up
 
     s = get_settings()
-    pid = start_service(
-        "smtp",
-        [sys.executable, "-m", "reports.smtp_server", "--port", str(s.smtp_port), "--mail-dir", str(s.paths.mail)],
-        settings=s,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", s.smtp_port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        console.print(f"[red]smtp (pid {pid}) is not listening on 127.0.0.1:{s.smtp_port}; see {s.paths.logs}/smtp.log")
+    try:
+        pid = up(s)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}")
         sys.exit(1)
     console.print(f"smtp up on 127.0.0.1:{s.smtp_port} (pid {pid}); mail is stored in {s.paths.mail}")
 

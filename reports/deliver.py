@@ -22,13 +22,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from lakehouse import delta
+from lakehouse.mail import Mailer, send_admin
 from lakehouse.settings import Settings, get_settings
 from reports.data import PERIODS, ReportData, load_batch, sellers
 from reports.pdf import PdfPrinter
 from reports.render import RenderedReport, render
 
-RETRIES = 3
-BACKOFF_SECONDS = 1.0  # doubled after each failed attempt
 LOG_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -116,48 +115,6 @@ def build_message(report: RenderedReport, sender: str, recipients: list[str]) ->
         msg.add_attachment(report.pdf, maintype="application", subtype="pdf", filename=f"{report.basename}.pdf")
     msg.add_attachment(report.csv, maintype="text", subtype="csv", filename=f"{report.basename}.csv")
     return msg
-
-
-class Mailer:
-    """One SMTP connection reused for a batch, reconnecting after errors; retries with exponential backoff."""
-
-    def __init__(self, settings: Settings, retries: int = RETRIES, backoff: float = BACKOFF_SECONDS):
-        self.settings = settings
-        self.retries = retries
-        self.backoff = backoff
-        self._smtp: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        s = self.settings
-        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30)
-        if s.smtp_tls:
-            smtp.starttls()
-        if s.smtp_user:
-            smtp.login(s.smtp_user, s.smtp_password)
-        return smtp
-
-    def send(self, msg: EmailMessage) -> int:
-        """Send; returns the attempts used. Raises the last error when every attempt failed."""
-        delay = self.backoff
-        for attempt in range(1, self.retries + 1):
-            try:
-                if self._smtp is None:
-                    self._smtp = self._connect()
-                self._smtp.send_message(msg)
-                return attempt
-            except (smtplib.SMTPException, OSError):
-                self.close()
-                if attempt == self.retries:
-                    raise
-                time.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        if self._smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self._smtp.quit()
-            self._smtp = None
 
 
 def in_plan(tier: str, period_type: str) -> bool:
@@ -285,19 +242,12 @@ def send_reports(
 
 def alert_admin(settings: Settings, failed: Sequence[Delivery], run_id: str) -> bool:
     """Mail the admin address a list of failed deliveries (best effort: True when it was sent)."""
-    msg = EmailMessage()
-    msg["Subject"] = f"[lakehouse] {len(failed)} seller report(s) failed ({run_id})"
-    msg["From"] = settings.mail_from
-    msg["To"] = settings.admin_email
-    msg.set_content(
+    return send_admin(
+        f"{len(failed)} seller report(s) failed ({run_id})",
         "\n".join(f"{r.seller_id} {r.period_type} {r.period_start} -> {r.recipients}: {r.error}" for r in failed)
-        + f"\n\nDelivery log: {log_path(settings)}\nRe-run: lakehouse reports send --period {failed[0].period_type}\n"
+        + f"\n\nDelivery log: {log_path(settings)}\nRe-run: lakehouse reports send --period {failed[0].period_type}\n",
+        settings,
     )
-    try:
-        Mailer(settings, retries=2, backoff=0.5).send(msg)
-    except (smtplib.SMTPException, OSError):
-        return False
-    return True
 
 
 def _published_at(settings: Settings) -> str:

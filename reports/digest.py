@@ -100,7 +100,7 @@ def render_digest(settings: Settings | None = None) -> tuple[str, str]:
 
 def send_digest(settings: Settings | None = None) -> str:
     """Mail the digest to the admin address; returns the recipient."""
-    from reports.deliver import Mailer
+    from lakehouse.mail import Mailer
 
     settings = settings or get_settings()
     subject, html = render_digest(settings)

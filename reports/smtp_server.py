@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
+import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiosmtpd.controller import Controller
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+
+    from lakehouse.settings import Settings
+
+SERVICE = "smtp"
 
 
 class MailboxHandler:
@@ -37,9 +45,41 @@ class MailboxHandler:
 
 def start(port: int, mail_dir: Path, host: str = "127.0.0.1") -> Controller:
     """Start the server in a background thread (``controller.stop()`` ends it)."""
+    from aiosmtpd.controller import Controller
+
     controller = Controller(MailboxHandler(mail_dir), hostname=host, port=port, data_size_limit=50 * 1024 * 1024)
     controller.start()
     return controller
+
+
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def up(settings: Settings, wait: float = 15.0) -> int:
+    """Start the server as a background service (pid file ``run/smtp.pid``, idempotent) and wait until it listens;
+    returns its pid."""
+    from lakehouse.services import running_services, start_service, stop_service
+
+    already = SERVICE in running_services(settings)
+    argv = [sys.executable, "-m", "reports.smtp_server", "--port", str(settings.smtp_port)]
+    pid = start_service(SERVICE, [*argv, "--mail-dir", str(settings.paths.mail)], settings=settings)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if listening(settings.smtp_port):
+            return pid
+        if SERVICE not in running_services(settings):
+            break
+        time.sleep(0.2)
+    if not already:
+        stop_service(SERVICE, settings)
+    raise RuntimeError(
+        f"smtp (pid {pid}) is not listening on 127.0.0.1:{settings.smtp_port}; see {settings.paths.logs}/smtp.log"
+    )
 
 
 def main() -> None:

@@ -78,7 +78,9 @@ def test_build_warehouse_dag_is_gated_by_the_bronze_feeds(airflow_db):
         "check_bronze",
         "build_silver",
         "check_silver",
-        "build_gold",
+        "gold_attribution",
+        "gold_forecast",
+        "gold_insights",
         "check_gold",
         "build_marts",
         "check_marts",
@@ -94,18 +96,22 @@ def test_build_warehouse_dag_is_gated_by_the_bronze_feeds(airflow_db):
     }
     assert gates and "lakehouse://bronze/fx_rates" not in gates
     timetable = dag.timetable
-    assert type(timetable).__name__ == "AssetOrTimeSchedule", timetable
+    assert type(timetable).__name__ == "AssetTriggeredTimetable", "no time schedule: enabling the DAG builds nothing"
     assert type(timetable.asset_condition).__name__ == "AssetAll", "a build waits for every gating feed"
     assert {a.uri for a in timetable.asset_condition.objects} == gates
-    assert timetable.timetable.expression == "0 3 * * *", "daily time fallback"
     assert {a.uri for a in dag.get_task("publish").outlets} == {asset_uri("warehouse", "marts")}
 
 
 def test_seller_reports_dag_is_hourly_gated_and_mapped(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
+    from ingestion.catalog import asset_uri
+
     dag = DagBag(dag_folder=str(REPO / "dags" / "seller_reports.py"), safe_mode=False).dags["seller_reports"]
-    assert dag.timetable.expression == "0 * * * *"
+    assert dag.timetable.timetable.expression == "0 * * * *", "hourly"
+    assert {a.uri for a in dag.timetable.asset_condition.objects} == {asset_uri("warehouse", "marts")}, (
+        "and after every publish"
+    )
     assert dag.max_active_runs == 1
     assert {t.task_id for t in dag.tasks} == {"check_published", "due_batches", "send_batch", "send_digest"}
     assert "MappedOperator" in type(dag.get_task("send_batch")).__name__, "batches fan out with .expand()"

@@ -426,6 +426,21 @@ def test_due_batches_follow_each_sellers_local_nine_oclock():
     assert [(b["period"], len(b["sellers"])) for b in batches] == [("week", 25), ("week", 5)]
 
 
+def test_overdue_periods_are_those_whose_nine_oclock_has_passed():
+    from reports.schedule import due_batches, overdue_periods
+
+    monday_8_shanghai = datetime(2026, 6, 1, 0, 0, tzinfo=ZoneInfo("UTC"))  # Monday 1 June, 08:00 in Shanghai
+    assert overdue_periods("enterprise", "Asia/Shanghai", monday_8_shanghai) == []
+    monday_9_shanghai = datetime(2026, 6, 1, 1, 0, tzinfo=ZoneInfo("UTC"))
+    assert overdue_periods("enterprise", "Asia/Shanghai", monday_9_shanghai) == ["day", "week", "month"]
+    tuesday_3 = datetime(2026, 6, 1, 19, 0, tzinfo=ZoneInfo("UTC"))  # Tuesday 03:00 in Shanghai
+    assert overdue_periods("enterprise", "Asia/Shanghai", tuesday_3) == ["week", "month"]
+    assert overdue_periods("free", "Asia/Shanghai", tuesday_3) == ["week"]
+    sellers = [{"seller_id": f"S{i}", "plan_tier": "pro", "seller_timezone": "Asia/Shanghai"} for i in range(3)]
+    batches = due_batches(sellers, tuesday_3, periods=overdue_periods)
+    assert [(b["period"], len(b["sellers"])) for b in batches] == [("week", 3), ("month", 3)]
+
+
 def test_executive_digest_arrives_with_headline_kpis_and_quality(weekly_run, smtp_server):
     from reports.digest import send_digest
 
