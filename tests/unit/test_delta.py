@@ -130,7 +130,7 @@ def test_time_travel_optimize_vacuum(tmp_path):
     assert delta.vacuum(path, dry_run=True) == []  # removed seconds ago: inside the default retention
     assert len(delta.vacuum(path, retention_hours=0, allow_short_retention=True)) == 4
     assert delta.read_arrow(path).num_rows == 4
-    with pytest.raises(Exception, match="(?i)not found|no such file|object"):
+    with pytest.raises(Exception, match=r"(?i)not found|no such file|object"):
         delta.read_arrow(path, version=2)  # its files are gone: time travel to it ends at a vacuum
 
 
