@@ -416,10 +416,13 @@ def _vacuum_one(name: str, path: Path, retention: int, keep: set[int], dry_run: 
         stats = file_stats(path)
         version = delta.version(path)
         kwargs: dict[str, Any] = {"keep_versions": sorted(keep), "allow_short_retention": True}
-        doomed = delta.vacuum(path, retention_hours=retention, dry_run=True, **kwargs)
+        # delta-rs lists a removed file until the log forgets it, even once deleted: count what is on disk
+        doomed = [
+            f for f in delta.vacuum(path, retention_hours=retention, dry_run=True, **kwargs) if (path / f).exists()
+        ]
         freed = _sizes(path, doomed)
         if doomed and not dry_run:
-            doomed = delta.vacuum(path, retention_hours=retention, dry_run=False, **kwargs)
+            delta.vacuum(path, retention_hours=retention, dry_run=False, **kwargs)
     except delta.DeltaIOError as exc:
         return TableOutcome(name, "error", note=str(exc))
     if not doomed:
