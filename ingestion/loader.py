@@ -103,12 +103,31 @@ def partition_date(rel_path: str) -> date | None:
     return None
 
 
+class FeedBusyError(RuntimeError):
+    """Another process holds a feed's lock (an ingest or a replay of that feed is running)."""
+
+
 @contextmanager
-def feed_lock(settings: Settings, feed: str) -> Iterator[None]:
+def feed_lock(settings: Settings, feed: str, wait_seconds: float | None = None) -> Iterator[None]:
+    """Hold ``feed``'s lock: one loader per feed at a time. Blocks until free, or with ``wait_seconds`` raises
+    :class:`FeedBusyError` if the lock is still held after that long."""
     lock_dir = settings.paths.layer("_ledger") / "_locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / f"{feed}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        if wait_seconds is None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        else:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise FeedBusyError(
+                            f"feed {feed}: another ingest holds {lock_dir / (feed + '.lock')}"
+                        ) from None
+                    time.sleep(0.2)
         try:
             yield
         finally:

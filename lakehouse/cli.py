@@ -594,6 +594,71 @@ def publish(rollback: bool, wait: float, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--optimize", "steps", flag_value="optimize", multiple=True, help="Compact small Delta files.")
+@click.option("--vacuum", "steps", flag_value="vacuum", multiple=True, help="Delete files removed past the retention.")
+@click.option("--landing", "steps", flag_value="landing", multiple=True, help="Delete old, ingested landing files.")
+@click.option("--ledger", "steps", flag_value="ledger", multiple=True, help="Compact and checkpoint the ingest ledger.")
+@click.option("--dry-run", is_flag=True, help="List what would be compacted or deleted; change nothing.")
+@click.option(
+    "--retention-hours",
+    type=click.IntRange(min=0),
+    help="Vacuum retention (default: LAKEHOUSE_DELTA_RETENTION_HOURS, 168).",
+)
+@click.option(
+    "--landing-retention-days",
+    type=click.IntRange(min=1),
+    help="Landing retention (default: LAKEHOUSE_LANDING_RETENTION_DAYS, 30).",
+)
+@click.option(
+    "--wait", type=float, default=60.0, show_default=True, help="Seconds to wait for an ingest or build lock."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def maintain(
+    steps: tuple[str, ...],
+    dry_run: bool,
+    retention_hours: int | None,
+    landing_retention_days: int | None,
+    wait: float,
+    as_json: bool,
+) -> None:
+    """Lake maintenance: compact small Delta files, vacuum removed ones, delete landing files the ingest ledger
+    records as ingested, compact the ledger. Without a step flag, all four run. Exit 1 if a table was skipped
+    (its writer stayed busy, or a commit conflicted) or failed.
+
+    \b
+    Examples:
+      lakehouse maintain --dry-run
+      lakehouse maintain --vacuum --retention-hours 24
+      lakehouse maintain --landing --landing-retention-days 90 --json
+    """
+    from lakehouse.delta import DeltaIOError
+    from lakehouse.maintenance import STEPS
+    from lakehouse.maintenance import maintain as run_maintenance
+
+    def progress(line: str) -> None:
+        if not as_json:
+            console.print(f"[dim]{escape(line)}[/dim]")
+
+    try:
+        report = run_maintenance(
+            steps or STEPS,
+            dry_run=dry_run,
+            retention_hours=retention_hours,
+            landing_retention_days=landing_retention_days,
+            lock_wait_seconds=wait,
+            log=progress,
+        )
+    except (DeltaIOError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        console.print(report.render(), markup=False)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
 @click.option(
     "--layer",
     type=click.Choice(["bronze", "silver", "gold", "marts"]),

@@ -359,16 +359,85 @@ def history(path: PathLike, limit: int | None = None) -> list[dict[str, Any]]:
     return open_table(path).history(limit)
 
 
-def optimize(path: PathLike, target_size: int | None = None, z_order: Iterable[str] | None = None) -> dict[str, Any]:
-    """Compact small files (or Z-order by ``z_order`` columns)."""
-    dt = open_table(path)
-    if z_order:
-        return dt.optimize.z_order(list(z_order), target_size=target_size)
-    return dt.optimize.compact(target_size=target_size)
+def active_files(path: PathLike) -> pa.Table:
+    """The current version's data files: ``path``, ``size_bytes``, ``num_records`` and one ``partition.<col>``
+    column per partition column (from the Delta log; no data file is opened)."""
+    return pa.table(open_table(path).get_add_actions(flatten=True))
 
 
-def vacuum(path: PathLike, retention_hours: int = 168, dry_run: bool = False) -> list[str]:
-    """Delete files no version within ``retention_hours`` needs; returns the files (to be) removed."""
-    return open_table(path).vacuum(
-        retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=retention_hours >= 168
-    )
+def optimize(
+    path: PathLike,
+    target_size: int | None = None,
+    z_order: Iterable[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    retries: int = 3,
+) -> dict[str, Any]:
+    """Compact small files (or Z-order by ``z_order`` columns) into one rewrite commit.
+
+    The rewrite removes files, so it conflicts with a concurrent commit that removed or rewrote the same files
+    (an overwrite, a merge); it is retried on a fresh snapshot and then fails with :class:`DeltaIOError`."""
+    commit = _commit_properties(metadata, None, None, retries)
+
+    def action():
+        dt = open_table(path)
+        if z_order:
+            return dt.optimize.z_order(list(z_order), target_size=target_size, commit_properties=commit)
+        return dt.optimize.compact(target_size=target_size, commit_properties=commit)
+
+    try:
+        return _with_retries(path, action, retries)
+    except DeltaError as exc:
+        raise DeltaIOError(f"{_name(path)}: optimize failed: {exc}") from exc
+
+
+SAFE_RETENTION_HOURS = 168  # delta-rs refuses a shorter vacuum retention unless its check is switched off
+
+
+def vacuum(
+    path: PathLike,
+    retention_hours: int = SAFE_RETENTION_HOURS,
+    dry_run: bool = False,
+    keep_versions: Sequence[int] = (),
+    allow_short_retention: bool = False,
+) -> list[str]:
+    """Delete data files that a commit removed more than ``retention_hours`` ago and that none of
+    ``keep_versions`` reads; returns the files (to be) removed, relative to the table.
+
+    Files no commit ever mentioned (a crashed writer's leftovers, a writer's uncommitted files) are left alone.
+    A retention under :data:`SAFE_RETENTION_HOURS` breaks time travel and readers of older snapshots, so
+    delta-rs refuses it; ``allow_short_retention=True`` is the caller saying it has made sure nobody needs
+    those files (otherwise :class:`DeltaIOError`)."""
+    if retention_hours < 0:
+        raise ValueError(f"{_name(path)}: retention_hours must be >= 0, got {retention_hours}")
+    short = retention_hours < SAFE_RETENTION_HOURS
+    if short and not allow_short_retention:
+        raise DeltaIOError(
+            f"{_name(path)}: vacuum retention {retention_hours}h is below {SAFE_RETENTION_HOURS}h; pass "
+            "allow_short_retention=True once no reader or time travel needs older files"
+        )
+    table = open_table(path)
+    current = table.version()
+    keep = sorted({v for v in keep_versions if 0 <= v < current}) or None
+    try:
+        return table.vacuum(
+            retention_hours=retention_hours,
+            dry_run=dry_run,
+            enforce_retention_duration=not short,
+            keep_versions=keep,
+        )
+    except DeltaError as exc:
+        raise DeltaIOError(f"{_name(path)}: vacuum failed: {exc}") from exc
+
+
+def checkpoint(path: PathLike, cleanup_logs: bool = True) -> int:
+    """Write a checkpoint of the current version (readers then load one Parquet file instead of replaying
+    every JSON commit) and, with ``cleanup_logs``, delete commit files older than the table's log retention
+    (``delta.logRetentionDuration``, 30 days by default). Returns the checkpointed version."""
+    table = open_table(path)
+    try:
+        table.create_checkpoint()
+        if cleanup_logs:
+            table.cleanup_metadata()
+    except DeltaError as exc:
+        raise DeltaIOError(f"{_name(path)}: checkpoint failed: {exc}") from exc
+    return table.version()

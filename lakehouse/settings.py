@@ -181,6 +181,17 @@ class Settings:
     attribution_lookback_days: int = field(
         default=30, metadata={"doc": "attribution: days a touch may precede the conversion it is credited to"}
     )
+    delta_retention_hours: int = field(
+        default=168,
+        metadata={
+            "doc": "vacuum keeps Delta files removed less than this many hours ago (versions a publish, rollback "
+            "or pending build recorded are kept regardless); below 168 turns delta-rs's safety check off"
+        },
+    )
+    landing_retention_days: int = field(
+        default=30,
+        metadata={"doc": "landing files the ingest ledger records as ingested are deleted after this many days"},
+    )
     airflow_port: int = field(default=8080, metadata={"doc": "Airflow api-server port (127.0.0.1)"})
     superset_port: int = field(default=8088, metadata={"doc": "Superset port (127.0.0.1)"})
     smtp_host: str = field(default="127.0.0.1", metadata={"doc": "SMTP server for reports and alerts"})
@@ -308,6 +319,8 @@ _INTS = {
     "lateness_days": (0, 60),
     "lookback_days": (0, 366),
     "attribution_lookback_days": (1, 366),
+    "delta_retention_hours": (0, 24 * 3660),
+    "landing_retention_days": (1, 3660),
 }
 
 

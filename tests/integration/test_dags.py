@@ -117,3 +117,16 @@ def test_seller_reports_dag_is_hourly_gated_and_mapped(airflow_db):
     assert "MappedOperator" in type(dag.get_task("send_batch")).__name__, "batches fan out with .expand()"
     assert dag.get_task("check_published").downstream_task_ids == {"due_batches", "send_digest"}
     assert dag.get_task("due_batches").downstream_task_ids == {"send_batch"}
+
+
+def test_maintenance_dag_runs_daily_with_one_task_per_step(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(REPO / "dags" / "maintenance.py"), safe_mode=False).dags["lake_maintenance"]
+    assert dag.timetable.expression == "30 4 * * *"
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert {t.task_id for t in dag.tasks} == {"optimize", "vacuum", "cleanup_landing", "compact_ledger"}
+    assert dag.get_task("optimize").downstream_task_ids == {"vacuum"}, "vacuum frees what compaction replaced"
+    assert not dag.get_task("cleanup_landing").upstream_task_ids
+    for t in dag.tasks:
+        assert t.retry_exponential_backoff and t.retry_delay.total_seconds() > 0, t.task_id

@@ -122,7 +122,26 @@ def test_time_travel_optimize_vacuum(tmp_path):
     metrics = delta.optimize(path)
     assert metrics["numFilesRemoved"] == 4
     assert delta.read_arrow(path).num_rows == 4
-    assert isinstance(delta.vacuum(path, retention_hours=0, dry_run=True), list)
+    with pytest.raises(delta.DeltaIOError, match="below 168h"):
+        delta.vacuum(path, retention_hours=0, dry_run=True)
+    # version 2 reads 3 of the 4 compacted files: only the fourth may go
+    assert len(delta.vacuum(path, retention_hours=0, dry_run=True, keep_versions=[2], allow_short_retention=True)) == 1
+    assert len(delta.vacuum(path, retention_hours=0, dry_run=True, allow_short_retention=True)) == 4
+    assert delta.vacuum(path, dry_run=True) == []  # removed seconds ago: inside the default retention
+    assert len(delta.vacuum(path, retention_hours=0, allow_short_retention=True)) == 4
+    assert delta.read_arrow(path).num_rows == 4
+    with pytest.raises(Exception, match=r"(?i)not found|no such file|object"):
+        delta.read_arrow(path, version=2)  # its files are gone: time travel to it ends at a vacuum
+
+
+def test_checkpoint_keeps_rows_and_writes_a_checkpoint(tmp_path):
+    path = tmp_path / "t"
+    for i in range(3):
+        delta.write(path, rows([i]))
+    before = delta.read_arrow(path).sort_by("order_id")
+    assert delta.checkpoint(path) == 2
+    assert (path / "_delta_log" / "_last_checkpoint").exists()
+    assert delta.read_arrow(path).sort_by("order_id").equals(before)
 
 
 def test_missing_table_is_clear(tmp_path):

@@ -19,6 +19,7 @@ def test_defaults():
     assert s.reporting_currency == "USD" and s.reporting_timezone == "UTC"
     assert s.spark_master == "local[*]"
     assert s.as_of is None and s.now().tzinfo is not None
+    assert s.delta_retention_hours == 168 and s.landing_retention_days == 30
     assert s.paths.table("bronze", "orders") == REPO_ROOT / "var" / "lake" / "bronze" / "orders"
 
 
@@ -31,8 +32,11 @@ def test_overrides(tmp_path):
             "LAKEHOUSE_AS_OF": "2026-03-01T08:00:00+08:00",
             "LAKEHOUSE_SPARK_MASTER": "spark://127.0.0.1:7077",
             "LAKEHOUSE_DUCKDB_THREADS": "4",
+            "LAKEHOUSE_DELTA_RETENTION_HOURS": "24",
+            "LAKEHOUSE_LANDING_RETENTION_DAYS": "90",
         }
     )
+    assert s.delta_retention_hours == 24 and s.landing_retention_days == 90
     assert s.home == tmp_path and s.reporting_currency == "EUR"
     assert s.now() == datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
     assert s.duckdb_threads == 4 and s.spark_master.startswith("spark://")
@@ -54,6 +58,8 @@ def test_naive_as_of_is_utc():
         ({"LAKEHOUSE_DUCKDB_MEMORY_LIMIT": "lots"}, "LAKEHOUSE_DUCKDB_MEMORY_LIMIT='lots': expected a size"),
         ({"LAKEHOUSE_SPARK_DRIVER_MEMORY": "15g"}, "exceeds LAKEHOUSE_MEMORY_BUDGET"),
         ({"LAKEHOUSE_LOOKBACK_DAYS": "1"}, "shorter than LAKEHOUSE_LATENESS_DAYS"),
+        ({"LAKEHOUSE_DELTA_RETENTION_HOURS": "-1"}, "LAKEHOUSE_DELTA_RETENTION_HOURS='-1': expected a number from 0"),
+        ({"LAKEHOUSE_LANDING_RETENTION_DAYS": "0"}, "LAKEHOUSE_LANDING_RETENTION_DAYS='0': expected a number from 1"),
         ({"LAKEHOUSE_SMTP_TLS": "maybe"}, "LAKEHOUSE_SMTP_TLS='maybe': expected true/false"),
         ({"LAKEHOUSE_SUPERSET_PORT": "8080"}, "must differ"),
         ({"JAVA_HOME": "/nonexistent"}, "no bin/java there"),
