@@ -24,15 +24,11 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, dag, task
 
+from lakehouse.dag_policy import default_args
+
 LOCK_WAIT_SECONDS = 600  # an hourly ingest or a manual build may hold a lock for a while
 
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=5),
-    "retry_exponential_backoff": True,
-    "execution_timeout": timedelta(hours=1),
-}
+DEFAULT_ARGS = default_args(retries=2, retry_delay=timedelta(minutes=5), timeout=timedelta(hours=1))
 
 
 def _run(step: str) -> dict:
