@@ -21,7 +21,7 @@ setup:  ## install system packages, uv and both pinned environments (idempotent)
 doctor: setup  ## check the machine
 	@$(LAKEHOUSE) doctor
 
-run: setup  ## the main job: check, simulate the world, run the pipeline (SCALE=tiny for a quick look)
+run: setup  ## the main job: simulate the world, start Airflow + Superset + SMTP, run the pipeline in Airflow (SCALE=tiny: quick look)
 	@bash scripts/run.sh $(SCALE)
 
 test: setup  ## the whole test suite (what CI runs)

@@ -46,7 +46,13 @@ def service_env(settings: Settings) -> dict[str, str]:
     ``LAKEHOUSE_*`` settings (so tasks see the same home, ports and clock) and Airflow's configuration."""
     from lakehouse.airflow_env import airflow_env
 
-    env = {**os.environ, **settings.env(), **settings.spark_env(), **airflow_env(settings)}
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    # AIRFLOW__SECTION__KEY variables set by the user win over the defaults (Postgres, CeleryExecutor...);
+    # unit-test mode never leaks into real services
+    overrides = {
+        k: v for k, v in os.environ.items() if k.startswith("AIRFLOW__") and k != "AIRFLOW__CORE__UNIT_TEST_MODE"
+    }
+    env = {**inherited, **settings.env(), **settings.spark_env(), **airflow_env(settings), **overrides}
     env["PATH"] = f"{settings.venv_python.parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(REPO_ROOT)
     return env

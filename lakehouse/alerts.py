@@ -15,12 +15,20 @@ from typing import Any
 from lakehouse.settings import Settings, get_settings
 
 
-def task_log_path(settings: Settings, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int) -> Path:
-    """The task log on disk (Airflow 3's default ``log_filename_template`` under ``LAKEHOUSE_HOME/airflow/logs``)."""
+def task_log_path(
+    settings: Settings,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int,
+    map_index: int,
+    base: Path | None = None,
+) -> Path:
+    """The task log on disk: Airflow 3's default ``log_filename_template`` under ``base`` (default
+    ``LAKEHOUSE_HOME/airflow/logs``, where ``lakehouse up`` points Airflow's ``base_log_folder``)."""
     mapped = f"map_index={map_index}/" if map_index is not None and map_index >= 0 else ""
     return (
-        settings.paths.airflow
-        / "logs"
+        (base or settings.paths.airflow / "logs")
         / f"dag_id={dag_id}"
         / f"run_id={run_id}"
         / f"task_id={task_id}"
@@ -34,7 +42,10 @@ def failure_message(context: dict[str, Any], settings: Settings) -> tuple[str, s
     error = context.get("exception")
     map_index = getattr(ti, "map_index", -1)
     try_number = int(getattr(ti, "try_number", 1) or 1)
-    log_file = task_log_path(settings, ti.dag_id, ti.run_id, ti.task_id, try_number, map_index)
+    from airflow.configuration import conf
+
+    base = Path(conf.get("logging", "base_log_folder"))
+    log_file = task_log_path(settings, ti.dag_id, ti.run_id, ti.task_id, try_number, map_index, base)
     task = ti.task_id + (f"[{map_index}]" if map_index is not None and map_index >= 0 else "")
     subject = f"FAILED {ti.dag_id}.{task} ({ti.run_id})"
     summary = f"{type(error).__name__}: {error}" if error is not None else "(no exception recorded)"

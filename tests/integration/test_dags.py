@@ -43,6 +43,8 @@ def _env(extra):
 def test_dagbag_policy(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
+    from lakehouse.alerts import task_failed
+
     bag = DagBag(dag_folder=str(REPO / "dags"), safe_mode=False)
     assert not bag.import_errors, bag.import_errors
     assert bag.dags, "no DAGs found"
@@ -53,6 +55,11 @@ def test_dagbag_policy(airflow_db):
         for task in dag.tasks:
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
             assert task.execution_timeout is not None, f"{dag_id}.{task.task_id} has no execution_timeout"
+            assert task.retry_exponential_backoff, f"{dag_id}.{task.task_id} retries without backoff"
+            callbacks = (
+                task.on_failure_callback if isinstance(task.on_failure_callback, list) else [task.on_failure_callback]
+            )
+            assert task_failed in callbacks, f"{dag_id}.{task.task_id} sends no failure alert"
 
 
 def test_ingest_dag_has_a_task_and_asset_per_feed(airflow_db):
