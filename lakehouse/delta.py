@@ -314,6 +314,19 @@ def merge(
     return WriteResult(_name(path), open_table(path).version(), affected, metrics=metrics)
 
 
+def _dataset(table: DeltaTable, path: PathLike):
+    """The table's active files as a pyarrow dataset read by pyarrow's own local filesystem.
+
+    Through delta-rs's filesystem handler, pyarrow's IO threads call into delta-rs's async runtime, and a process
+    that exits right after such a read aborted about one time in three ("terminate called without an active
+    exception", exit 134), e.g. `lakehouse status`. Local tables do not need the handler."""
+    import pyarrow.fs as pafs
+
+    if "://" in str(path):
+        return table.to_pyarrow_dataset()
+    return table.to_pyarrow_dataset(filesystem=pafs.SubTreeFileSystem(str(path), pafs.LocalFileSystem()))
+
+
 def read_arrow(
     path: PathLike,
     columns: Sequence[str] | None = None,
@@ -321,7 +334,7 @@ def read_arrow(
     version: int | None = None,
 ) -> pa.Table:
     """Read a table (or a version of it) as Arrow; ``filters`` in pyarrow DNF form prune partitions and files."""
-    dataset = open_table(path, version=version).to_pyarrow_dataset()
+    dataset = _dataset(open_table(path, version=version), path)
     expression = None
     if filters:
         import pyarrow.parquet as pq
@@ -350,7 +363,7 @@ def row_count(path: PathLike) -> int:
     table = open_table(path)
     counts = pa.table(table.get_add_actions(flatten=True)).column("num_records")
     if counts.null_count:
-        return table.to_pyarrow_dataset().count_rows()
+        return _dataset(table, path).count_rows()
     return int(pc.sum(counts).as_py() or 0)
 
 

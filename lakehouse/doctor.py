@@ -165,16 +165,22 @@ def check_ports(settings: Settings) -> Check:
 
     ours = running_services(settings)
     busy = []
-    for label, port in (("airflow", settings.airflow_port), ("superset", settings.superset_port)):
-        if not _port_free(port) and label not in ours:
-            busy.append(f"{port} ({label})")
-    detail = (
-        "busy: " + ", ".join(busy)
-        if busy
-        else (f"{settings.airflow_port} and {settings.superset_port} free or held by lakehouse's own services")
+    services = (
+        ("airflow", "airflow-api-server", settings.airflow_port),
+        ("superset", "superset", settings.superset_port),
+        ("smtp", "smtp", settings.smtp_port),
     )
+    for label, service, port in services:
+        if not _port_free(port) and service not in ours:
+            busy.append(f"{port} ({label})")
+    ports = ", ".join(str(port) for _, _, port in services)
+    detail = "busy: " + ", ".join(busy) if busy else f"{ports} free or held by lakehouse's own services"
     return Check(
-        "ports", not busy, detail, "stop what holds them, or set LAKEHOUSE_AIRFLOW_PORT / LAKEHOUSE_SUPERSET_PORT"
+        "ports",
+        not busy,
+        detail,
+        "stop what holds them (`make stop` for ours), or set LAKEHOUSE_AIRFLOW_PORT / LAKEHOUSE_SUPERSET_PORT / "
+        "LAKEHOUSE_SMTP_PORT",
     )
 
 
