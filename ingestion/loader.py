@@ -12,7 +12,6 @@ shared ledger takes their appends through Delta's optimistic concurrency with re
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import time
@@ -30,7 +29,7 @@ from ingestion import ledger
 from ingestion.contracts import Contract, arrow_type
 from ingestion.readers import BatchRead, ReadResult, UnreadableFileError
 from ingestion.validate import validate
-from lakehouse import delta
+from lakehouse import delta, locks
 from lakehouse.secrets import pii_salt
 from lakehouse.settings import Settings
 
@@ -114,24 +113,12 @@ def feed_lock(settings: Settings, feed: str, wait_seconds: float | None = None) 
     lock_dir = settings.paths.layer("_ledger") / "_locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / f"{feed}.lock", "w") as handle:
-        if wait_seconds is None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        else:
-            deadline = time.monotonic() + wait_seconds
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise FeedBusyError(
-                            f"feed {feed}: another ingest holds {lock_dir / (feed + '.lock')}"
-                        ) from None
-                    time.sleep(0.2)
+        if not locks.acquire(handle, wait_seconds):
+            raise FeedBusyError(f"feed {feed}: another ingest holds {lock_dir / (feed + '.lock')}")
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            locks.release(handle)
 
 
 def bronze_schema(contract: Contract) -> pa.Schema:

@@ -7,7 +7,6 @@ dbt's target/ and logs/ go under ``LAKEHOUSE_HOME/cache/dbt`` (never into the re
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakehouse import locks
 from lakehouse.settings import REPO_ROOT, Settings, child_env, get_settings
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -117,19 +117,12 @@ def writer_lock(settings: Settings | None = None, wait_seconds: float = 0.0) -> 
     lock_file = settings.paths.run / "dbt-writer.lock"
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "a+") as fh:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    fh.seek(0)
-                    holder = fh.read().strip() or "unknown"
-                    raise WriterBusyError(
-                        f"another dbt writer is running ({holder}); dbt is a single writer per warehouse file"
-                    ) from None
-                time.sleep(0.5)
+        if not locks.acquire(fh, wait_seconds, poll=0.5):
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            raise WriterBusyError(
+                f"another dbt writer is running ({holder}); dbt is a single writer per warehouse file"
+            ) from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}")
@@ -139,7 +132,7 @@ def writer_lock(settings: Settings | None = None, wait_seconds: float = 0.0) -> 
         finally:
             fh.seek(0)
             fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            locks.release(fh)
 
 
 def dbt_executable() -> list[str]:
