@@ -75,3 +75,38 @@ def test_settings_hides_secrets(runner, monkeypatch):
         reset_settings()
     assert result.exit_code == 0 and "hunter2" not in result.output
     assert json.loads(result.output)["LAKEHOUSE_SMTP_PASSWORD"] == "********"
+
+
+def test_status_on_a_home_with_nothing_running(runner, tmp_path, monkeypatch):
+    from lakehouse.settings import reset_settings
+
+    monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path / "empty"))
+    reset_settings()
+    try:
+        result = runner.invoke(cli, ["status", "--json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        assert {s["service"] for s in data["services"]} == {
+            "airflow-api-server",
+            "airflow-scheduler",
+            "airflow-dag-processor",
+            "superset",
+            "smtp",
+        }
+        assert not any(s["healthy"] or s["pid"] for s in data["services"])
+        assert data["dag_runs"] == [] and data["publish"] is None
+        assert [(r["layer"], r["rows"]) for r in data["layers"]] == [
+            ("bronze", 0),
+            ("silver", 0),
+            ("gold", 0),
+            ("quarantine", 0),
+        ]
+        text = runner.invoke(cli, ["status"])
+        assert text.exit_code == 0 and "Airflow is not up" in text.output and "never" in text.output
+    finally:
+        reset_settings()
+
+
+def test_backfill_refuses_a_reversed_range(runner):
+    result = runner.invoke(cli, ["backfill", "--since", "2026-06-07", "--until", "2026-06-01"])
+    assert result.exit_code == 2 and "before --since" in result.output
