@@ -20,7 +20,8 @@ def _pid_file(settings: Settings, name: str) -> Path:
     return settings.paths.run / f"{name}.pid"
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, exited but not yet reaped by its parent, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -44,7 +45,7 @@ def running_services(settings: Settings | None = None) -> dict[str, int]:
                 pid = int(pid_file.read_text().strip())
             except ValueError:
                 continue
-            if _alive(pid):
+            if alive(pid):
                 found[pid_file.stem] = pid
     return found
 
@@ -78,24 +79,39 @@ def start_service(
     return proc.pid
 
 
+def group_members(pgid: int) -> list[int]:
+    """Running processes of process group ``pgid`` (a service and everything it started: workers, task
+    processes, a Spark JVM)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
 def stop_service(name: str, settings: Settings | None = None, timeout: float = 20.0) -> bool:
-    """Stop a service we started (its whole process group). True if something was stopped."""
+    """Stop a service we started: SIGTERM to its whole process group, SIGKILL to whatever of the group is left
+    after ``timeout``. True if something was stopped."""
     settings = settings or get_settings()
     pid_file = _pid_file(settings, name)
     if not pid_file.exists():
         return False
     pid = int(pid_file.read_text().strip() or 0)
     stopped = False
-    if pid and _alive(pid):
+    if pid and (alive(pid) or group_members(pid)):
         for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(pid, sig)
             except ProcessLookupError:
                 break
             deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and _alive(pid):
+            while time.monotonic() < deadline and group_members(pid):
                 time.sleep(0.2)
-            if not _alive(pid):
+            if not group_members(pid):
                 break
         stopped = True
     pid_file.unlink(missing_ok=True)

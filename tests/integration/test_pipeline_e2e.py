@@ -190,7 +190,7 @@ def test_next_day_is_processed_incrementally(stack):
 
 
 def test_down_leaves_nothing_listening(stack):
-    from lakehouse.services import running_services
+    from lakehouse.services import alive, group_members, running_services
 
     settings = stack.settings
     pids = running_services(settings)
@@ -200,11 +200,5 @@ def test_down_leaves_nothing_listening(stack):
     ports = (settings.airflow_port, settings.superset_port, settings.smtp_port)
     assert [p for p in ports if _listening(p)] == []
     assert running_services(settings) == {}
-    alive = []
-    for pid in pids.values():
-        try:
-            os.kill(pid, 0)
-            alive.append(pid)
-        except ProcessLookupError:
-            pass
-    assert alive == [], "a service outlived `lakehouse down`"
+    assert [pid for pid in pids.values() if alive(pid)] == [], "a service outlived `lakehouse down`"
+    assert [p for pid in pids.values() for p in group_members(pid)] == [], "a worker or task process was left"

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from lakehouse.services import running_services, start_service, stop_all, stop_service
+from lakehouse.services import group_members, running_services, start_service, stop_all, stop_service
 
 
 def test_start_status_stop(settings):
@@ -24,6 +24,21 @@ def test_start_status_stop(settings):
     time.sleep(0.2)
     assert not any(_exists(c) for c in children), "child left behind"
     assert not (settings.paths.run / "probe.pid").exists()
+
+
+def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout(settings):
+    # the leader exits on SIGTERM at once; its child ignores SIGTERM and would be left running
+    child = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"
+    code = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(300)"
+    pid = start_service("stubborn", [sys.executable, "-c", code], settings=settings)
+    deadline = time.monotonic() + 10
+    while len(group_members(pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    members = group_members(pid)
+    assert len(members) == 2, members
+    assert stop_service("stubborn", settings=settings, timeout=1.0)
+    assert group_members(pid) == [], "the SIGTERM-proof child outlived the stop"
+    assert not any(_exists(m) for m in members)
 
 
 def test_stop_all_with_stale_pid_file(settings):
