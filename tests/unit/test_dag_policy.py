@@ -40,3 +40,27 @@ def test_backfill_window_widens_the_lookback_only():
     assert _window_from(settings, date(2026, 6, 29)).lookback_days == 7, "never narrower than the lookback"
     with pytest.raises(ValueError, match="full rebuild"):
         _window_from(replace(settings, as_of=datetime.fromisoformat("2027-12-01T00:00:00+00:00")), "2026-06-01")
+
+
+def test_log_tail_renders_airflow_json_records(tmp_path):
+    """`lakehouse run` prints a failed task's log tail: Airflow 3 writes one JSON record per line."""
+    import json
+
+    from lakehouse.airflow_services import log_tail
+
+    log = tmp_path / "attempt=1.log"
+    records = [
+        {"timestamp": "2026-11-22T09:41:03.281114Z", "level": "info", "event": "::group::Pre Execute"},
+        {
+            "timestamp": "2026-11-22T09:41:04.000000Z",
+            "level": "error",
+            "event": "Task failed with exception",
+            "error_detail": [{"exc_type": "GateError", "exc_value": "marts: 2 error(s)", "frames": []}],
+        },
+    ]
+    log.write_text("\n".join(json.dumps(r) for r in records) + "\nplain line\n")
+    assert log_tail(log, lines=2).splitlines() == [
+        "2026-11-22T09:41:04 error   Task failed with exception GateError: marts: 2 error(s)",
+        "plain line",
+    ]
+    assert "no log at" in log_tail(tmp_path / "missing.log")
