@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -72,17 +73,25 @@ class PdfPrinter:
         from_chrome_r, from_chrome_w = os.pipe()
 
         def child_fds() -> None:  # Chromium reads commands on fd 3 and writes replies on fd 4
-            os.dup2(to_chrome_r, 3)
-            os.dup2(from_chrome_w, 4)
+            # via fds >= 10 first, so neither dup2 overwrites the other pipe's end when that end is 3 or 4;
+            # dup2 makes 3 and 4 inheritable, and every other fd of ours is close-on-exec (Python's default)
+            high_r = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 10)
+            high_w = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
+            os.close(high_r)
+            os.close(high_w)
 
         try:
+            # not pass_fds=(3, 4): Python marks those inheritable *before* preexec_fn runs, which fails with
+            # EBADF in a long-lived process (a whole pipeline) where fd 3 or 4 happens to be closed
             self._proc = subprocess.Popen(
                 [chromium_path(), *FLAGS, f"--user-data-dir={self._profile.name}", "about:blank"],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 preexec_fn=child_fds,
-                pass_fds=(3, 4),  # kept open after child_fds (which runs before the fd cleanup)
+                close_fds=False,
                 start_new_session=True,
             )
         finally:
