@@ -157,17 +157,30 @@ def pipeline(ctx: BenchContext) -> list[Result]:
     # Airflow first: the CLI baseline then reads a landing zone at least as warm in the page cache (if anything,
     # that flatters the baseline and so overstates the overhead)
     via_airflow = _measure(demo_ctx, demo_landing, "airflow", "demo-airflow")
-    via_cli = _measure(demo_ctx, demo_landing, "cli", "demo-cli")
-    seconds, baseline = via_airflow["seconds"], via_cli["seconds"]
-    results = [
-        Result(
-            name="pipeline_airflow_demo: through Airflow, trigger ingest_landing -> seller_reports done (1 run)",
+    seconds = via_airflow["seconds"]
+    demo = Result(
+        name="pipeline_airflow_demo: through Airflow, trigger ingest_landing -> seller_reports done (1 run)",
+        value=seconds,
+        unit="s",
+        goal=f"<= {DEMO_GOAL_SECONDS} s",
+        passed=seconds <= DEMO_GOAL_SECONDS,
+        extra=_extra(via_airflow),
+    )
+    try:
+        via_cli = _measure(demo_ctx, demo_landing, "cli", "demo-cli")
+    except RuntimeError as exc:  # keep the Airflow figure; the overhead row says why it has no baseline
+        failed = Result(
+            name="airflow_overhead: no baseline, the CLI run failed",
             value=seconds,
             unit="s",
-            goal=f"<= {DEMO_GOAL_SECONDS} s",
-            passed=seconds <= DEMO_GOAL_SECONDS,
-            extra=_extra(via_airflow),
-        ),
+            goal=f"ratio <= {OVERHEAD_GOAL}",
+            passed=False,
+            extra={"error": str(exc)[-4000:]},
+        )
+        return [demo, failed]
+    baseline = via_cli["seconds"]
+    results = [
+        demo,
         Result(
             name="airflow_overhead: the demo pipeline through Airflow vs the same steps in one process (1 run each)",
             value=seconds,
@@ -195,7 +208,7 @@ def pipeline(ctx: BenchContext) -> list[Result]:
             )
         )
     else:
-        results[0].extra["bench_vs_demo"] = "needs `lakehouse bench --only pipeline --scale bench`"
+        demo.extra["bench_vs_demo"] = "needs `lakehouse bench --only pipeline --scale bench`"
     return results
 
 
