@@ -233,8 +233,10 @@ class Client:
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
 
-    def trigger(self, dag_id: str, conf: dict | None = None, note: str | None = None) -> DagRun:
-        body: dict[str, Any] = {"logical_date": None, "conf": conf or {}}
+    def trigger(
+        self, dag_id: str, conf: dict | None = None, note: str | None = None, logical_date: str | None = None
+    ) -> DagRun:
+        body: dict[str, Any] = {"logical_date": logical_date, "conf": conf or {}}
         if note:
             body["note"] = note
         return DagRun.from_api(self.request("POST", f"/dags/{dag_id}/dagRuns", json=body))
