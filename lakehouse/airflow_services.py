@@ -4,7 +4,7 @@ The services are ``airflow api-server`` (UI + REST + the execution API the task 
 ``airflow scheduler --skip-serve-logs`` (with the LocalExecutor it runs the tasks) and ``airflow dag-processor``,
 each its own process group with a pid file (``lakehouse.services``), all on 127.0.0.1 and configured by
 ``lakehouse.airflow_env`` (SQLite metadata database under ``LAKEHOUSE_HOME/airflow``). ``airflow standalone`` is
-not used: its log servers bind 0.0.0.0 and a SIGTERM leaves orphans (platform notes).
+not used: its log servers listen on every interface and a SIGTERM leaves orphans (platform notes).
 """
 
 from __future__ import annotations

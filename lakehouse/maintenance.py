@@ -227,6 +227,20 @@ def _busy_errors() -> tuple[type[Exception], ...]:
     return (FeedBusyError, WriterBusyError)
 
 
+def _step_errors() -> tuple[type[Exception], ...]:
+    return (*_busy_errors(), delta.DeltaIOError)
+
+
+def _failed(outcome: TableOutcome, exc: Exception) -> None:
+    """Record why a step left a table as it was: a writer held its lock (busy), a concurrent commit won
+    (conflict), or another Delta error."""
+    if isinstance(exc, _busy_errors()):
+        outcome.status = "busy"
+    else:
+        outcome.status = "conflict" if "conflicted" in str(exc) else "error"
+    outcome.note = str(exc)
+
+
 # ---- optimize ---------------------------------------------------------------------------------------------
 
 
@@ -290,12 +304,8 @@ def _compact_one(
     try:
         with writers_lock(settings, name, lock_wait_seconds):
             metrics = delta.optimize(path, metadata={"writer": "lakehouse-maintenance", "step": "compact"})
-    except _busy_errors() as exc:
-        outcome.status, outcome.note = "busy", str(exc)
-        return outcome
-    except delta.DeltaIOError as exc:
-        outcome.status = "conflict" if "conflicted" in str(exc) else "error"
-        outcome.note = str(exc)
+    except _step_errors() as exc:
+        _failed(outcome, exc)
         return outcome
     after = file_stats(path, small_file_bytes)
     outcome.status = "compacted" if metrics.get("numFilesRemoved") else "unchanged"
@@ -629,12 +639,8 @@ def compact_ledger(
                 metrics = delta.optimize(path, metadata={"writer": "lakehouse-maintenance", "step": "compact"})
             delta.checkpoint(path, cleanup_logs=True)
             rows_after = delta.row_count(path)
-    except _busy_errors() as exc:
-        outcome.status, outcome.note = "busy", str(exc)
-        return report
-    except delta.DeltaIOError as exc:
-        outcome.status = "conflict" if "conflicted" in str(exc) else "error"
-        outcome.note = str(exc)
+    except _step_errors() as exc:
+        _failed(outcome, exc)
         return report
     if rows_after != rows_before:
         raise delta.DeltaIOError(f"{name}: compaction changed the row count from {rows_before} to {rows_after}")

@@ -20,16 +20,15 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def mailbox_home(lakehouse_home, tmp_path):
+def mailbox_home(lakehouse_home, tmp_path, monkeypatch):
     """A LAKEHOUSE_HOME whose published warehouse failed its quality gate, and a real SMTP server."""
     from lakehouse.warehouse import files
     from reports.smtp_server import start
 
-    saved = {k: os.environ.get(k) for k in ("LAKEHOUSE_HOME", "LAKEHOUSE_SMTP_PORT")}
     port = free_port()
     controller = start(port, tmp_path / "mail")
-    os.environ["LAKEHOUSE_HOME"] = str(tmp_path / "home")
-    os.environ["LAKEHOUSE_SMTP_PORT"] = str(port)
+    monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LAKEHOUSE_SMTP_PORT", str(port))
     reset_settings()
     f = files(get_settings())
     f.published.parent.mkdir(parents=True, exist_ok=True)
@@ -37,11 +36,7 @@ def mailbox_home(lakehouse_home, tmp_path):
     f.manifest.write_text(json.dumps({"published_at": "2026-06-30T00:00:00+00:00", "quality": {"status": "fail"}}))
     yield tmp_path / "mail"
     controller.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    monkeypatch.undo()
     reset_settings()
 
 
