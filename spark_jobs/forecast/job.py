@@ -76,13 +76,36 @@ def calendar_multipliers(holidays: DataFrame) -> DataFrame:
     )
 
 
+def series_meta(sales: DataFrame, products: DataFrame) -> DataFrame:
+    """One row per SKU x market series: ``series_id``, the seller and serving warehouse of its latest sale and
+    the SKU's category. Materialised (a few columns per series): it is the series list of the fan-out and is
+    joined to every output."""
+    return (
+        sales.groupBy("sku", "market_code")
+        .agg(
+            F.max_by("seller_id", "sales_date").alias("seller_id"),
+            F.max_by("serving_warehouse", "sales_date").alias("serving_warehouse"),
+        )
+        .join(products, "sku", "left")
+        .withColumn("category", F.coalesce("category", F.lit("unknown")))
+        .withColumn("series_id", F.concat_ws("|", "sku", "market_code"))
+        .localCheckpoint(eager=True)
+    )
+
+
 def series_frame(
-    sales: DataFrame, holidays: DataFrame, uplift: float, cfg: ForecastConfig, last_day: Any, min_batches: int = 1
+    sales: DataFrame,
+    series: DataFrame,
+    holidays: DataFrame,
+    uplift: float,
+    cfg: ForecastConfig,
+    last_day: Any,
+    min_batches: int = 1,
 ) -> tuple[DataFrame, int, int]:
     """History rows (units, stockout flag, multiplier = calendar x promotion) and ``horizon`` future rows per
-    series (multiplier = calendar events only: future promotions are unknown), with the series' batch: at most
-    ``batch_size`` series each, and at least ``min_batches`` batches (when there are that many series) so that
-    every core gets work on small portfolios."""
+    series of ``series`` (:func:`series_meta`; multiplier = calendar events only: future promotions are unknown),
+    with the series' batch: at most ``batch_size`` series each, and at least ``min_batches`` batches (when there
+    are that many series) so that every core gets work on small portfolios."""
     history = sales.select(
         F.concat_ws("|", "sku", "market_code").alias("series_id"),
         "sku",
@@ -96,7 +119,7 @@ def series_frame(
         ).alias("multiplier"),
         F.lit(False).alias("is_future"),
     )
-    series = history.select("series_id", "sku", "market_code").distinct()
+    series = series.select("series_id", "sku", "market_code")
     days = F.sequence(F.lit(last_day + timedelta(days=1)), F.lit(last_day + timedelta(days=cfg.horizon)))
     future = (
         series.select("*", F.explode(days).alias("ds"))
@@ -245,22 +268,16 @@ def run(
     say(f"history to {last_day}; promotion uplift {uplift:.2f}; horizon {cfg.horizon} d, {cfg.windows} window(s)")
     cores = spark.sparkContext.defaultParallelism
     holidays = read_delta(spark, inputs["holidays"])
-    frame, n_series, n_batches = series_frame(sales, holidays, uplift, cfg, last_day, min_batches=2 * cores)
+    meta = series_meta(sales, products)
+    frame, n_series, n_batches = series_frame(sales, meta, holidays, uplift, cfg, last_day, min_batches=2 * cores)
     say(f"{n_series} series in {n_batches} batch(es) of <= {cfg.batch_size}, menu {cfg.menu}")
     fanned = time.perf_counter()
-    out = run_forecasts(frame, cfg, partitions=n_batches).cache()
+    # a task per batch for the fits, then a few partitions for the joins below (not one small task per batch)
+    out = run_forecasts(frame, cfg, partitions=n_batches).coalesce(2 * cores).cache()
     out.count()
     forecast_seconds = time.perf_counter() - fanned
     say(f"backtests and forecasts in {forecast_seconds:.1f}s")
 
-    meta = (
-        sales.groupBy("sku", "market_code")
-        .agg(F.max_by("seller_id", "sales_date").alias("seller_id"), F.max_by("serving_warehouse", "sales_date"))
-        .withColumnRenamed("max_by(serving_warehouse, sales_date)", "serving_warehouse")
-        .join(products, "sku", "left")
-        .withColumn("category", F.coalesce("category", F.lit("unknown")))
-        .withColumn("series_id", F.concat_ws("|", "sku", "market_code"))
-    )
     origin = last_day + timedelta(days=1)
     kind = F.col("kind")
     choice = (
@@ -383,6 +400,7 @@ def run(
     origin_wh = lead["warehouse_code"].str.startswith("CN-") | lead["lead_time_days"].isna()
     lead.loc[origin_wh, "lead_time_days"] = cfg.origin_lead_time_days
     lead.loc[origin_wh, "lead_time_std"] = 0.0
+    say(f"inventory inputs: {len(demand)} SKU x warehouse x day demand rows, {len(stock)} stock rows")
     plan = inventory.plan(demand, stock, lead, origin, cfg)
     alerts = inventory.alerts(plan, origin, cfg)
 
@@ -397,10 +415,12 @@ def run(
     versions = {}
     counts = {}
     for name, df in outputs.items():
+        wrote = time.perf_counter()
         versions[f"gold/{name}"] = write_delta(
             df, settings.paths.table("gold", name), mode="overwrite", custom_metadata={"job": "forecast"}
         )
         counts[name] = row_count(settings.paths.table("gold", name))
+        say(f"wrote gold/{name} ({counts[name]} rows) in {time.perf_counter() - wrote:.1f}s")
     chosen = {r["chosen_model"]: r["n"] for r in models.groupBy("chosen_model").agg(F.count("*").alias("n")).collect()}
     classes = {r["demand_class"]: r["n"] for r in models.groupBy("demand_class").agg(F.count("*").alias("n")).collect()}
     for frame_ in (out, sales, forecasts, backtest, models):
