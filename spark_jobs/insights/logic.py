@@ -212,7 +212,7 @@ def daily_facts(inp: Inputs, sellers: DataFrame, products: DataFrame, fx: DataFr
     """``facts``: seller x local day x market x channel with every measure of :data:`MEASURES` (missing = 0);
     ``lines``; ``views``; ``lanes``: seller x lane x day shipments."""
     lines, orders = order_facts(inp, sellers, fx)
-    views = seller_sessions(inp, products, sellers)
+    views = _materialise(seller_sessions(inp, products, sellers))  # read twice: sessions here, sku_daily later
     keys = ["seller_id", "date_seller", "market_code", "channel"]
 
     parts = [
@@ -471,7 +471,7 @@ def benchmarks(facts: DataFrame, sellers: DataFrame) -> DataFrame:
         .withColumn("refund_rate", _ratio("refunded_orders", "orders"))
     )
     cohort = Window.partitionBy("main_category", "market_code", "period_type", "period_start")
-    market = market.withColumn("cohort_size", F.count(F.lit(1)).over(cohort))
+    market = _materialise(market.withColumn("cohort_size", F.count(F.lit(1)).over(cohort)))  # read per metric
     rows = []
     for metric, (column, higher_better) in BENCHMARK_METRICS.items():
         valued = market.where(F.col(column).isNotNull())
@@ -564,6 +564,7 @@ def alerts(
     df = df.withColumn("sessions", F.col("sessions").cast("double"))
     for v in ("sessions", "gmv_home", "refund_rate"):
         df = robust_z(df, v, keys)
+    df = _materialise(df)  # three alert types read it
     out = []
     for v, kind in (("sessions", "traffic_drop"), ("gmv_home", "sales_drop")):
         z, base = F.col(f"{v}_z"), F.col(f"{v}_baseline")
@@ -680,14 +681,15 @@ def drivers(periods: DataFrame, facts: DataFrame, lines: DataFrame) -> DataFrame
                 (F.col("_lm") * factor).alias("change_home"),
             )
         )
+    by_period = _materialise(with_periods(facts.where("gmv_home <> 0")))  # three dimensions read it
     keyed = {
-        "channel": with_periods(facts).select(
+        "channel": by_period.select(
             "seller_id", "period_type", "period_start", F.col("channel").alias("key"), "gmv_home"
         ),
-        "market": with_periods(facts).select(
+        "market": by_period.select(
             "seller_id", "period_type", "period_start", F.col("market_code").alias("key"), "gmv_home"
         ),
-        "channel_market": with_periods(facts).select(
+        "channel_market": by_period.select(
             "seller_id",
             "period_type",
             "period_start",
@@ -899,7 +901,7 @@ def build_all(spark: SparkSession, inp: Inputs) -> dict[str, Any]:
     daily = daily_facts(inp, sellers, products, fx)
     facts = _materialise(daily["facts"])
     lines = _materialise(daily["lines"])
-    views = _materialise(daily["views"])
+    views = daily["views"]  # materialised by daily_facts
     lanes = _materialise(daily["lanes"])
     daily_sales = _materialise(inp.daily_sales.select("seller_id", "sku", "sales_date", "is_stockout"))
     bounds = lines.agg(F.min("date_seller"), F.max("date_seller")).first()
