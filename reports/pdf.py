@@ -59,6 +59,7 @@ class PdfPrinter:
         self._lock = threading.Lock()
         self._next_id = 0
         self._buffer = b""
+        self._session: str | None = None  # the one tab every page is printed in (a new tab costs a renderer)
 
     def __enter__(self) -> PdfPrinter:
         self.start()
@@ -100,8 +101,12 @@ class PdfPrinter:
         self._out = os.fdopen(to_chrome_w, "wb", buffering=0)
         self._in = os.fdopen(from_chrome_r, "rb", buffering=0)
         self._call("Target.setDiscoverTargets", {"discover": False})
+        target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self._session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self._call("Page.enable", {}, self._session)
 
     def close(self) -> None:
+        self._session = None
         if self._proc is not None:
             with contextlib.suppress(OSError, PdfError):
                 self._call("Browser.close", {}, wait=False)
@@ -159,32 +164,24 @@ class PdfPrinter:
     def print_html(self, html_file: Path, pdf_file: Path) -> Path:
         """Print a local HTML file to ``pdf_file`` (A4, backgrounds on) and return it."""
         with self._lock:
-            if self._proc is None:
+            if self._proc is None or self._session is None:
                 raise PdfError("PdfPrinter is not started")
-            target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
-            session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-            try:
-                self._call("Page.enable", {}, session)
-                self._call(
-                    "Page.navigate",
-                    {"url": Path(html_file).resolve().as_uri()},
-                    session,
-                    until_event="Page.loadEventFired",
-                )
-                data = self._call(
-                    "Page.printToPDF",
-                    {
-                        "printBackground": True,
-                        "paperWidth": 8.27,
-                        "paperHeight": 11.69,
-                        "marginTop": 0.5,
-                        "marginBottom": 0.5,
-                        "marginLeft": 0.5,
-                        "marginRight": 0.5,
-                    },
-                    session,
-                )["data"]
-            finally:
-                self._call("Target.closeTarget", {"targetId": target})
+            session = self._session
+            self._call(
+                "Page.navigate", {"url": Path(html_file).resolve().as_uri()}, session, until_event="Page.loadEventFired"
+            )
+            data = self._call(
+                "Page.printToPDF",
+                {
+                    "printBackground": True,
+                    "paperWidth": 8.27,
+                    "paperHeight": 11.69,
+                    "marginTop": 0.5,
+                    "marginBottom": 0.5,
+                    "marginLeft": 0.5,
+                    "marginRight": 0.5,
+                },
+                session,
+            )["data"]
         pdf_file.write_bytes(base64.b64decode(data))
         return pdf_file

@@ -40,3 +40,21 @@ def test_prints_when_the_parents_fds_3_and_4_are_closed(tmp_path):
     for i in range(2):
         pdf = (tmp_path / f"page{i}.pdf").read_bytes()
         assert pdf.startswith(b"%PDF-") and len(pdf) > 1000
+
+
+def test_one_printer_prints_each_page_it_is_given(tmp_path):
+    """The printer keeps one tab open for every page: each PDF has its own page's text, none the page before."""
+    from pypdf import PdfReader
+
+    from reports.pdf import PdfPrinter
+
+    pages = {"alpha": "Seller S100001 weekly", "beta": "Seller S100002 monthly", "gamma": "Seller S100003 daily"}
+    with PdfPrinter() as printer:
+        for name, text in pages.items():
+            html = tmp_path / f"{name}.html"
+            html.write_text(f"<html><body><h1>{text}</h1></body></html>")
+            printer.print_html(html, tmp_path / f"{name}.pdf")
+    for name, text in pages.items():
+        extracted = "".join(p.extract_text() for p in PdfReader(tmp_path / f"{name}.pdf").pages)
+        assert text in extracted
+        assert not any(other in extracted for other in pages.values() if other != text)
