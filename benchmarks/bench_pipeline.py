@@ -31,7 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.harness import BenchContext, Result, benchmark, shared_landing
@@ -132,11 +132,13 @@ def _stop_everything(settings: Settings) -> None:
 
 
 def _per_run(summary: dict) -> dict[str, dict | float]:
-    """Step -> seconds (CLI); DAG run -> its own seconds, seconds queued before it started and its type (Airflow)."""
+    """Step -> seconds (CLI; steps of one name, such as report batches, summed); DAG run -> its own seconds,
+    seconds queued before it started and its type (Airflow)."""
     out: dict[str, dict | float] = {}
     for r in summary["runs"]:
         if r["dag_id"] == "cli":
-            out[r["run_id"]] = round(r["seconds"], 1)
+            step = r["run_id"].split(" x")[0]  # "reports week x25" -> "reports week"
+            out[step] = round(float(out.get(step, 0.0)) + r["seconds"], 1)  # type: ignore[arg-type]
         else:
             keys = ("seconds", "queued_seconds", "followed_seconds")
             out[f"{r['dag_id']} {r['run_id']}"] = {k: round(r[k], 1) for k in keys if r.get(k) is not None} | {
@@ -146,7 +148,8 @@ def _per_run(summary: dict) -> dict[str, dict | float]:
 
 
 def _extra(summary: dict) -> dict:
-    keys = ("startup_seconds", "child_wall_seconds", "landing_files", "load_before", "load_after", "note")
+    keys = ("publish_seconds", "startup_seconds", "child_wall_seconds", "landing_files", "load_before", "load_after")
+    keys += ("note",)
     return {"per_run_seconds": _per_run(summary)} | {k: summary[k] for k in keys if k in summary}
 
 
@@ -158,6 +161,16 @@ def pipeline(ctx: BenchContext) -> list[Result]:
     # that flatters the baseline and so overstates the overhead)
     via_airflow = _measure(demo_ctx, demo_landing, "airflow", "demo-airflow")
     seconds = via_airflow["seconds"]
+    to_publish = via_airflow.get("publish_seconds")
+    published = Result(
+        name="pipeline_airflow_demo_to_publish: through Airflow, trigger ingest_landing -> build_warehouse published",
+        value=round(to_publish, 1) if to_publish is not None else float("nan"),
+        unit="s",
+        goal=f"<= {DEMO_GOAL_SECONDS} s",
+        passed=to_publish is not None and to_publish <= DEMO_GOAL_SECONDS,
+        extra={"note": "the chain the issue names (ingest -> quality -> warehouse -> Spark -> publish); the seller "
+               "reports that follow run on their own schedule and are timed in the row above"},
+    )  # fmt: skip
     demo = Result(
         name="pipeline_airflow_demo: through Airflow, trigger ingest_landing -> seller_reports done (1 run)",
         value=seconds,
@@ -177,10 +190,11 @@ def pipeline(ctx: BenchContext) -> list[Result]:
             passed=False,
             extra={"error": str(exc)[-4000:]},
         )
-        return [demo, failed]
+        return [demo, published, failed]
     baseline = via_cli["seconds"]
     results = [
         demo,
+        published,
         Result(
             name="airflow_overhead: the demo pipeline through Airflow vs the same steps in one process (1 run each)",
             value=seconds,
@@ -230,8 +244,10 @@ def _child(via: str, out: Path, timeout: float) -> None:
             Client(settings).wait_for_dags(pl.PIPELINE_DAGS)
             startup = time.perf_counter() - started
             print(f"services up and DAGs parsed in {startup:.1f}s; load {_load()}", flush=True)
+            triggered_at = datetime.now(UTC)
             result = pl.run_through_airflow(settings, timeout=timeout, note="bench_pipeline")
             runs = _airflow_runs(Client(settings), result)
+            publish_seconds = _publish_seconds(runs, triggered_at)
         else:
             from reports import smtp_server
 
@@ -241,12 +257,29 @@ def _child(via: str, out: Path, timeout: float) -> None:
             runs = [
                 {"dag_id": r.dag_id, "run_id": r.run_id, "state": r.state, "seconds": r.seconds} for r in result.runs
             ]
+            publish_seconds = sum(r["seconds"] for r in runs if not r["run_id"].startswith("reports"))
     finally:
         stack.down(settings)
     out.write_text(
-        json.dumps({"seconds": result.seconds, "startup_seconds": startup, "runs": runs, "note": result.note})
+        json.dumps(
+            {
+                "seconds": result.seconds,
+                "publish_seconds": publish_seconds,
+                "startup_seconds": startup,
+                "runs": runs,
+                "note": result.note,
+            }
+        )
     )
     print(f"pipeline via {via}: {result.seconds:.1f}s", flush=True)
+
+
+def _publish_seconds(runs: list[dict], triggered_at: datetime) -> float | None:
+    """Trigger to the end of the warehouse build (publish is its last task), as Airflow recorded that end."""
+    from lakehouse.pipeline import BUILD_DAG
+
+    ends = [r["end_date"] for r in runs if r["dag_id"] == BUILD_DAG and r.get("end_date")]
+    return (datetime.fromisoformat(ends[-1]) - triggered_at).total_seconds() if ends else None
 
 
 def _airflow_runs(client, result) -> list[dict]:
@@ -271,6 +304,7 @@ def _airflow_runs(client, result) -> list[dict]:
                 # run_after is the trigger time of a manual or Asset-triggered run (a scheduled one's is its slot)
                 "queued_seconds": (start - queued).total_seconds() if start and queued and start >= queued else None,
                 "run_type": run.run_type,
+                "end_date": end.isoformat() if end else None,
             }
         )
     return runs
