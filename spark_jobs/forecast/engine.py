@@ -123,8 +123,28 @@ def _nb_quantiles(mean: np.ndarray, var: np.ndarray, qs: np.ndarray) -> np.ndarr
         out[:, over] = stats.nbinom.ppf(qs, r, r / (r + mean[over]))
     poisson = pos & ~over
     if poisson.any():
-        out[:, poisson] = stats.poisson.ppf(qs, mean[poisson])
+        out[:, poisson] = poisson_ppf(qs, mean[poisson])
     return out
+
+
+def poisson_ppf(qs: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """``scipy.stats.poisson.ppf(qs, mu)`` (the smallest k with P(X <= k) >= q) for 0 < q < 1 and mu > 0, ~10x
+    faster: scipy inverts the CDF with a slow iterative solver per value; here a normal-approximation guess is
+    corrected one step at a time with the (fast, vectorised) Poisson CDF until it is the smallest such k."""
+    from scipy import special
+
+    qs, mu = np.broadcast_arrays(np.asarray(qs, dtype=float), np.asarray(mu, dtype=float))
+    z = special.ndtri(qs)
+    k = np.maximum(0.0, np.floor(mu + z * np.sqrt(mu) + (z * z - 1) / 6))  # Cornish-Fisher, skewness term
+    low = special.pdtr(k, mu) < qs
+    while low.any():  # too small: step up
+        k = np.where(low, k + 1, k)
+        low = special.pdtr(k, mu) < qs
+    high = (k > 0) & (special.pdtr(np.maximum(k - 1, 0), mu) >= qs)
+    while high.any():  # not the smallest: step down
+        k = np.where(high, k - 1, k)
+        high = (k > 0) & (special.pdtr(np.maximum(k - 1, 0), mu) >= qs)
+    return k
 
 
 def _seasonal_naive(y: np.ndarray, h: int, season: int, levels: tuple[int, ...]) -> dict[str, np.ndarray]:

@@ -765,44 +765,25 @@ def recommendations(
         "metric_value",
         "reference_value",
     ]
-    out = []
-    a = alerts_df
-    out.append(
-        a.where("alert_type = 'stockout_risk'").select(
+    # rules that follow one alert type: (alert type, rule, priority, subject = the alert's subject or none)
+    from_alerts = (
+        ("stockout_risk", "restock_sku", 1, True),
+        ("lane_delay", "investigate_lane", 2, True),
+        ("refund_spike", "review_refunds", 2, False),
+    )
+    out = [
+        alerts_df.where(F.col("alert_type") == alert_type).select(
             "seller_id",
             "period_type",
             "period_start",
-            F.lit("restock_sku").alias("rule"),
-            F.lit(1).alias("priority"),
-            "subject",
+            F.lit(rule).alias("rule"),
+            F.lit(priority).alias("priority"),
+            F.col("subject") if with_subject else F.lit(None).cast("string").alias("subject"),
             F.col("metric_value"),
             F.col("baseline_value").alias("reference_value"),
         )
-    )
-    out.append(
-        a.where("alert_type = 'lane_delay'").select(
-            "seller_id",
-            "period_type",
-            "period_start",
-            F.lit("investigate_lane").alias("rule"),
-            F.lit(2).alias("priority"),
-            "subject",
-            F.col("metric_value"),
-            F.col("baseline_value").alias("reference_value"),
-        )
-    )
-    out.append(
-        a.where("alert_type = 'refund_spike'").select(
-            "seller_id",
-            "period_type",
-            "period_start",
-            F.lit("review_refunds").alias("rule"),
-            F.lit(2).alias("priority"),
-            F.lit(None).cast("string").alias("subject"),
-            F.col("metric_value"),
-            F.col("baseline_value").alias("reference_value"),
-        )
-    )
+        for alert_type, rule, priority, with_subject in from_alerts
+    ]
     # SKUs out of stock (in any market) on the last day of the period
     ends = periods.select("seller_id", "period_type", "period_start", "period_end", "is_complete").where("is_complete")
     stocked_out = (

@@ -219,3 +219,16 @@ def test_overstock_and_slow_mover_alerts():
     alerts = inventory.alerts(inventory.plan(demand, stock, lead, origin, cfg), origin, cfg).set_index("sku")
     assert alerts.loc["A", "alert"] == "overstock" and alerts.loc["A", "suggested_qty"] == 110  # 200 - 90 days x 1
     assert alerts.loc["B", "alert"] == "slow_mover" and alerts.loc["B", "suggested_qty"] == 3
+
+
+def test_poisson_ppf_matches_scipy():
+    """The fast Poisson quantile used for intervals is scipy's exactly, from tiny to large means."""
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    mu = np.concatenate([rng.gamma(0.5, scale, 5000) + 1e-9 for scale in (0.01, 0.3, 3.0, 30.0, 3000.0)])
+    qs = np.array([0.001, 0.025, 0.1, 0.5, 0.9, 0.975, 0.999])[:, None]
+    expected = stats.poisson.ppf(qs, mu)
+    got = engine.poisson_ppf(qs, mu)
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
