@@ -333,8 +333,27 @@ def test_dashboards_offer_the_issues_filters() -> None:
     assert names["Demand and inventory"] == {"Date range", "Market", "Seller", "Category"}
     assert names["Marketing and attribution"] == {"Date range", "Market", "Channel"}
     assert names["Seller health"] == {"Date range", "Seller", "Category", "Market"}
+    assert names["Sellers"] == {"Date range", "Seller", "Category"}
     assert {"Date range", "Market", "Channel"} <= names["Executive KPIs"]
     assert all("Date range" in n for n in names.values())
+
+
+def test_sellers_category_filter_keeps_that_categorys_sellers(superset_server: dict, admin: ss.Client) -> None:
+    """The Sellers dashboard's category filter (seller_daily.main_category) leaves the leaderboard with exactly
+    sellers of that main category."""
+    import duckdb
+
+    settings = superset_server["settings"]
+    with duckdb.connect(str(settings.paths.warehouse_file), read_only=True) as con:
+        category, expected = con.execute(
+            "select main_category, list(distinct seller_id) from seller_daily where orders > 0 "
+            "group by main_category order by count(distinct seller_id) desc limit 1"
+        ).fetchone()
+    unfiltered = {r["seller_id"] for r in _saved_query(admin, "Sellers: leaderboard")}
+    assert unfiltered - set(expected), "the tiny world should have sellers of other categories on the leaderboard"
+    rows = _saved_query(admin, "Sellers: leaderboard", [{"col": "main_category", "op": "IN", "val": [category]}])
+    assert rows, f"no leaderboard rows for category {category}"
+    assert {r["seller_id"] for r in rows} <= set(expected)
 
 
 def test_queries_follow_the_published_file(superset_server: dict, admin: ss.Client, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 -- One row per seller x day in the seller's time zone, every day from the seller's onboarding (or the
 -- first day of data) to the last day of data: order KPIs by order date, refunds by refund date, money in
--- the reporting currency and in the seller's home currency. Every KPI comes from the metric glossary.
+-- the reporting currency and in the seller's home currency, with the seller's main category (the
+-- dashboards' category filter). Every KPI comes from the metric glossary.
 with orders as (
     select * from {{ ref('fct_orders') }}
 ),
@@ -10,7 +11,7 @@ refunds as (
 ),
 
 sellers as (
-    select seller_id, home_currency_code, onboarded_on from {{ ref('dim_seller') }}
+    select seller_id, main_category, home_currency_code, onboarded_on from {{ ref('dim_seller') }}
 ),
 
 order_days as (
@@ -74,6 +75,7 @@ combined as (
     select
         spine.seller_id,
         spine.date_seller,
+        sellers.main_category,
         sellers.home_currency_code,
         coalesce(order_days.orders, 0) as orders,
         coalesce(order_days.units, 0)::bigint as units,
@@ -94,6 +96,7 @@ combined as (
 select
     seller_id,
     date_seller,
+    main_category,
     home_currency_code,
     orders,
     units,
