@@ -128,8 +128,8 @@ def _nb_quantiles(mean: np.ndarray, var: np.ndarray, qs: np.ndarray) -> np.ndarr
 
 
 def poisson_ppf(qs: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """``scipy.stats.poisson.ppf(qs, mu)`` (the smallest k with P(X <= k) >= q) for 0 < q < 1 and mu > 0, ~10x
-    faster: scipy inverts the CDF with a slow iterative solver per value; here a normal-approximation guess is
+    """``scipy.stats.poisson.ppf(qs, mu)`` (the smallest k with P(X <= k) >= q) for 0 < q < 1 and mu > 0, several
+    times faster: scipy inverts the CDF with a slow iterative solver per value; here a normal-approximation guess is
     corrected one step at a time with the (fast, vectorised) Poisson CDF until it is the smallest such k."""
     from scipy import special
 

@@ -696,17 +696,13 @@ def drivers(periods: DataFrame, facts: DataFrame, lines: DataFrame) -> DataFrame
             F.concat_ws("|", "channel", "market_code").alias("key"),
             "gmv_home",
         ),
-        "sku": with_periods(lines).select(
+        "sku": with_periods(lines.where("gmv_home <> 0")).select(
             "seller_id", "period_type", "period_start", F.col("sku").alias("key"), "gmv_home"
         ),
     }
     w = Window.partitionBy("seller_id", "period_type", "key").orderBy("period_start")
     for dim, df in keyed.items():
-        sums = (
-            df.where("gmv_home <> 0")
-            .groupBy("seller_id", "period_type", "period_start", "key")
-            .agg(F.sum("gmv_home").alias("gmv_home"))
-        )
+        sums = df.groupBy("seller_id", "period_type", "period_start", "key").agg(F.sum("gmv_home").alias("gmv_home"))
         spine = periods.select("seller_id", "period_type", "period_start").join(
             sums.select("seller_id", "period_type", "key").distinct(), ["seller_id", "period_type"]
         )
